@@ -1,0 +1,13 @@
+"""Alembic environment: the engine comes from storage.db (no alembic.ini, no URL here)."""
+
+from alembic import context
+
+from storage.models import Base
+
+engine = context.config.attributes["engine"]
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
