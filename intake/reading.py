@@ -1,0 +1,411 @@
+"""Reading one raw e-mail into a plain, immutable view the rest of the pipeline can trust.
+
+Mail from municipalities comes out of every client Slovenia has used in the last twenty
+years: windows-1250 bodies that say they are utf-8, file names in RFC 2231 or encoded words,
+Outlook's inline parts, forwarded messages, bounces, broken MIME. `read_message` never
+raises: whatever it cannot read becomes an entry in `MessageView.defects`, and the message
+goes on with what could be read. The standard library `email` package (policy `default`,
+with compat32-style fallbacks where it raises) supplies the bytes and the addresses.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from html.parser import HTMLParser
+from types import MappingProxyType
+
+MAX_FILENAME = 100
+# Deeper nesting than this is an attack or a mail loop, not a municipality's application.
+MAX_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str  # sanitised: safe to use as a path component
+    content_type: str  # as declared by the sender; sniff the bytes before trusting it
+    data: bytes
+    inline: bool = False  # Content-Disposition inline (Outlook's signature logos are)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message_id: str | None = None
+    subject: str = ""
+    sender: str = ""
+    sender_name: str = ""
+    reply_to: str | None = None
+    return_path: str | None = None
+    date: datetime | None = None
+    received_times: tuple[datetime, ...] = ()
+    headers: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    content_type: str = "text/plain"
+    body_text: str = ""
+    body_html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    # Text bodies of messages forwarded as attachments (message/rfc822), outermost first.
+    forwarded_bodies: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+
+def newest_received(view: MessageView) -> datetime | None:
+    """The latest time in the Received: headers: when our server took the message."""
+    return max(view.received_times, default=None)
+
+
+def read_message(raw: bytes) -> MessageView:
+    """Read raw RFC 5322 bytes into a MessageView; never raises."""
+    try:
+        return _Reader(raw).read()
+    except Exception as exc:  # the last resort: a view that says why it is empty
+        return MessageView(defects=(f"message unreadable: {type(exc).__name__}",))
+
+
+class _Reader:
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw if isinstance(raw, bytes) else bytes(raw)
+        self.defects: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.forwarded: list[str] = []
+
+    def read(self) -> MessageView:
+        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        headers = self._headers(msg)
+        sender_name, sender = self._address(headers, "from")
+        _, reply_to = self._address(headers, "reply-to")
+        plain, html = self._walk(msg, depth=0)
+        body_html = "\n".join(html) if html else None
+        body_text = "\n".join(plain) if plain else (html_to_text(body_html) if body_html else "")
+        self._collect_defects(msg)
+        return MessageView(
+            message_id=_first(headers, "message-id"),
+            subject=_first(headers, "subject") or "",
+            sender=sender,
+            sender_name=sender_name,
+            reply_to=reply_to or None,
+            return_path=_first(headers, "return-path"),
+            date=_parse_date(_first(headers, "date")),
+            received_times=tuple(
+                t for t in (_received_time(v) for v in headers.get("received", ())) if t
+            ),
+            headers=MappingProxyType(headers),
+            content_type=_content_type(msg),
+            body_text=body_text,
+            body_html=body_html,
+            attachments=tuple(self.attachments),
+            forwarded_bodies=tuple(text for text in self.forwarded if text),
+            defects=tuple(dict.fromkeys(self.defects)),
+        )
+
+    def _headers(self, msg: Message) -> dict[str, tuple[str, ...]]:
+        collected: dict[str, list[str]] = {}
+        for name, value in msg.raw_items():
+            key = str(name).strip().lower()
+            try:
+                decoded = str(msg.policy.header_fetch_parse(name, value))
+            except Exception:
+                # e.g. CR/LF inside an encoded display name raises ValueError even on read:
+                # that costs this header's parsing, not the message.
+                self.defects.append(f"header {name} unreadable")
+                decoded = _decode_header_loosely(str(value))
+            collected.setdefault(key, []).append(_one_line(decoded))
+        return {key: tuple(values) for key, values in collected.items()}
+
+    def _address(self, headers: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, str]:
+        value = _first(headers, name)
+        if not value:
+            return "", ""
+        try:
+            pairs = getaddresses([value])
+        except Exception:
+            pairs = [parseaddr(value)]
+        for display, addr in pairs:
+            addr = addr.strip().strip("<>").lower()
+            if "@" in addr:
+                return display.strip(), addr
+        return "", ""
+
+    def _walk(self, part: Message, depth: int) -> tuple[list[str], list[str]]:
+        """Text bodies of this (sub)message; attachments are collected on the way."""
+        plain: list[str] = []
+        html: list[str] = []
+        if depth > MAX_DEPTH:
+            self.defects.append("MIME nesting too deep")
+            return plain, html
+        ctype = _content_type(part)
+        if ctype in ("message/rfc822", "message/global"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                slot = len(self.forwarded)  # outermost first, though read depth-first
+                self.forwarded.append("")
+                sub_plain, sub_html = self._walk(inner[0], depth + 1)
+                text = "\n".join(sub_plain) or html_to_text("\n".join(sub_html))
+                self.forwarded[slot] = text
+            else:
+                self._add_attachment(part, ctype)
+            return plain, html
+        if ctype.startswith("multipart/") and not part.is_multipart():
+            # No usable boundary: what is there is most likely the text someone wrote.
+            plain.append(decode_text(_payload_bytes(part), _charset(part)))
+            return plain, html
+        if part.is_multipart():
+            if not ctype.startswith("multipart/"):
+                return plain, html  # message/delivery-status and kin: headers, not content
+            for child in _children(part):
+                sub_plain, sub_html = self._walk(child, depth + 1)
+                plain.extend(sub_plain)
+                html.extend(sub_html)
+            return plain, html
+        disposition = _disposition(part)
+        filename = _raw_filename(part)
+        if (
+            ctype in ("text/plain", "text/html")
+            and disposition != "attachment"
+            and not filename
+        ):
+            text = decode_text(_payload_bytes(part), _charset(part))
+            (plain if ctype == "text/plain" else html).append(text)
+            return plain, html
+        self._add_attachment(part, ctype)
+        return plain, html
+
+    def _add_attachment(self, part: Message, ctype: str) -> None:
+        number = len(self.attachments) + 1
+        name = sanitise_filename(_raw_filename(part) or "", number)
+        data = _message_bytes(part) if ctype.startswith("message/") else _payload_bytes(part)
+        self.attachments.append(
+            Attachment(
+                filename=name,
+                content_type=ctype,
+                data=data,
+                inline=_disposition(part) == "inline",
+            )
+        )
+
+    def _collect_defects(self, msg: Message) -> None:
+        for part in _all_parts(msg, 0):
+            for defect in getattr(part, "defects", ()):
+                self.defects.append(type(defect).__name__)
+
+
+def _all_parts(part: Message, depth: int) -> Iterator[Message]:
+    yield part
+    if depth > MAX_DEPTH:
+        return
+    for child in _children(part):
+        yield from _all_parts(child, depth + 1)
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return [p for p in payload if isinstance(p, Message)]
+    return []
+
+
+def _first(headers: Mapping[str, tuple[str, ...]], name: str) -> str | None:
+    values = headers.get(name)
+    return values[0].strip() if values else None
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\r\n]+[ \t]*", " ", text).strip()
+
+
+def _decode_header_loosely(value: str) -> str:
+    """compat32-style decoding that tolerates what the modern policy rejects."""
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:
+        return value
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type().lower()
+    except Exception:
+        return "application/octet-stream"
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        charset = part.get_param("charset")
+    except Exception:
+        return None
+    if isinstance(charset, tuple):  # an RFC 2231 value: (charset, language, value)
+        charset = charset[2]
+    return str(charset).strip().strip('"') if charset else None
+
+
+def _raw_filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        # Some clients name the file only in Content-Type.
+        try:
+            value = part.get_param("name")
+        except Exception:
+            value = None
+        if isinstance(value, tuple):
+            value = value[2]
+        name = str(value) if value else None
+    if name and "=?" in name:
+        name = _decode_header_loosely(name)  # encoded words inside a quoted parameter
+    return name
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _message_bytes(part: Message) -> bytes:
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        try:
+            return inner[0].as_bytes(policy=email.policy.compat32)
+        except Exception:
+            pass
+    return _payload_bytes(part)
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Decode a body: the declared charset if it fits, else utf-8, else windows-1250.
+
+    Slovenian mail often declares one charset and carries another (windows-1250 labelled
+    utf-8, utf-8 labelled iso-8859-2); the strict attempts find the one that fits, and
+    replacement is the last resort.
+    """
+    candidates = []
+    if not data.isascii():
+        # Valid non-ASCII UTF-8 is almost never an accident, whatever the label says.
+        candidates.append("utf-8")
+    if charset:
+        candidates.append(charset.lower())
+    candidates += ["utf-8", "cp1250"]
+    for candidate in candidates:
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except Exception:
+        return None
+    if parsed is None:
+        return None
+    # "-0000" means "zone unknown" and parses naive: UTC is the honest reading.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _received_time(value: str) -> datetime | None:
+    if ";" not in value:
+        return None
+    return _parse_date(value.rsplit(";", 1)[1].strip())
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def sanitise_filename(name: str, number: int) -> str:
+    """A name safe as one path component: no directories, control chars or leading dots."""
+    name = unicodedata.normalize("NFC", name)
+    name = _CONTROL.sub("", name)
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    name = re.sub(r"\s+", " ", name).strip().lstrip(". ").strip()
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_FILENAME - len(ext) - 1].rstrip() + "." + ext
+        else:
+            name = name[:MAX_FILENAME].rstrip()
+    return name or f"attachment-{number}"
+
+
+_BLOCK_TAGS = frozenset(
+    ("p", "br", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+     "blockquote", "pre", "hr", "title", "section", "article", "header", "footer")
+)
+_CELL_TAGS = frozenset(("td", "th"))
+_SKIP_TAGS = frozenset(("script", "style", "head"))
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self.skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.chunks.append("\n")
+        elif tag in _CELL_TAGS:
+            self.chunks.append("\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML body: block elements become lines, table cells tab-separated.
+
+    A private fallback until parsers.body offers one; good enough to find labels and values.
+    """
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        return re.sub(r"<[^>]*>", " ", html)
+    text = "".join(parser.chunks).replace("\xa0", " ")
+    lines = (re.sub(r"[ \t]*\t[ \t]*", "\t", re.sub(r" +", " ", line)).strip(" \t")
+             for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
