@@ -6,14 +6,24 @@ connection, so every way of failing to reach a server is mapped to one IntakeErr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.config import Settings
+from intake.config import Settings, require
+from intake.cycle import Pipeline
+from intake.decide import Campaign
 from intake.errors import ConfigError, ServerUnreachable
+from intake.forms import DOCX_NAME, PDF_NAME, blank_docx, blank_pdf
+from intake.mailbox import Mailbox
+from intake.municipalities import load_municipalities
+from intake.outbox import SmtpConnection
+from intake.replies import Sender, TemplateError, call_dates, load_templates
+from intake.sandbox import Sandbox, SandboxLimits
 from storage.db import DatabaseUrlError, make_engine, session_factory, upgrade
 
 
@@ -38,3 +48,68 @@ def open_database(settings: Settings) -> Database:
             f"database {engine.url.render_as_string(hide_password=True)}: {reason}"
         ) from None
     return Database(engine, session_factory(engine), revision)
+
+
+def our_domain(settings: Settings) -> str:
+    """The right-hand side of our Message-IDs: a subdomain of ours that no colleague's mail
+    client uses, so that mail carrying it is recognisably our own (and never answered)."""
+    return "intake." + settings.smtp.from_address.rpartition("@")[2].lower()
+
+
+def campaign_of(settings: Settings) -> Campaign:
+    addresses = {settings.smtp.from_address.lower()}
+    if "@" in settings.mailbox.username:
+        addresses.add(settings.mailbox.username.lower())
+    return Campaign(
+        opens=settings.campaign.opens,
+        deadline=settings.campaign.deadline,
+        closes=settings.campaign.closes,
+        late_policy=settings.campaign.late_policy,
+        our_addresses=frozenset(addresses),
+        our_domains=frozenset({our_domain(settings)}),
+    )
+
+
+def sandbox_for(settings: Settings) -> Sandbox:
+    limits = settings.limits
+    return Sandbox(SandboxLimits(
+        timeout_s=limits.parse_timeout, memory_bytes=limits.parse_memory_bytes,
+        max_bytes=limits.max_attachment_bytes,
+    ))
+
+
+def build_pipeline(settings: Settings, database: Database, sandbox: Sandbox,
+                   now: Callable[[], datetime] | None = None) -> Pipeline:
+    zone = settings.campaign.timezone
+    try:
+        templates = load_templates(settings.replies_templates)
+    except TemplateError as error:
+        raise ConfigError(f"{settings.source}: [replies] templates: {error}") from None
+    return Pipeline(
+        sessions=database.sessions,
+        campaign=campaign_of(settings),
+        municipalities=load_municipalities(),
+        parse=sandbox.parse,
+        templates=templates,
+        sender=Sender(settings.smtp.from_address, settings.smtp.from_name, our_domain(settings)),
+        dates=call_dates(settings.campaign.deadline.astimezone(zone),
+                         settings.campaign.closes.astimezone(zone)),
+        blank_forms=(
+            (DOCX_NAME, "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             blank_docx()),
+            (PDF_NAME, "application/pdf", blank_pdf()),
+        ),
+        limits=settings.limits,
+        max_replies_per_day=settings.smtp.max_replies_per_address_per_day,
+        now=now or (lambda: datetime.now(UTC)),
+    )
+
+
+def mailbox_opener(settings: Settings, *, writable: bool = False) -> Callable[[], Mailbox]:
+    require(settings, "mailbox")
+    return lambda: Mailbox(settings.mailbox, writable=writable)
+
+
+def smtp_connection(settings: Settings) -> SmtpConnection:
+    require(settings, "smtp")
+    return SmtpConnection(settings.smtp)

@@ -8,14 +8,17 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from intake.config import Settings, default_settings, load_settings
-from intake.errors import ConfigError, IntakeError, UsageError
+from intake.errors import ConfigError, IntakeError, ServerUnreachable, UsageError
+from parsers.model import FIELDS, Declaration
 
 log = logging.getLogger("intake")
 
@@ -51,9 +54,171 @@ def _not_yet(name: str) -> Handler:
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from intake.bootstrap import open_database
 
+    database = open_database(settings_for(args))
+    print(f"database at revision {database.revision}")
+    return 0
+
+
+def _cmd_poll(args: argparse.Namespace) -> int:
+    from intake.bootstrap import (
+        build_pipeline,
+        mailbox_opener,
+        open_database,
+        sandbox_for,
+        smtp_connection,
+    )
+    from intake.cycle import poll_once
+
+    settings = settings_for(args)
+    opener = mailbox_opener(settings, writable=bool(settings.mailbox.processed_folder))
+    smtp = smtp_connection(settings)
+    database = open_database(settings)
+    with sandbox_for(settings) as sandbox:
+        pipeline = build_pipeline(settings, database, sandbox)
+        report = poll_once(pipeline, opener, smtp, batch_size=settings.mailbox.batch_size,
+                           processed_folder=settings.mailbox.processed_folder)
+    print(report.summary())
+    problem = report.imap_error or report.outbox.unreachable
+    if problem:
+        raise ServerUnreachable(problem)
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from intake.bootstrap import build_pipeline, open_database, sandbox_for, smtp_connection
+    from intake.cycle import Outcome, ingest
+    from intake.outbox import send_pending
+
+    settings = settings_for(args)
+    received_at = _parse_time(args.received_at, settings) if args.received_at else None
+    paths = [Path(name) for name in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    database = open_database(settings)
+    with sandbox_for(settings) as sandbox:
+        pipeline = build_pipeline(settings, database, sandbox)
+        for path in paths:
+            outcome = ingest(pipeline, path, received_at)
+            if isinstance(outcome, Outcome):
+                reasons = ", ".join(outcome.reasons)
+                print(f"{path}: {outcome.status}" + (f" ({reasons})" if reasons else ""))
+            else:
+                print(f"{path}: {outcome}")
+    if settings.smtp.host:
+        connection = smtp_connection(settings)
+        try:
+            report = send_pending(pipeline.sessions, connection, now=pipeline.now)
+        finally:
+            connection.close()
+        print(f"{report.sent} replies sent" + (f", {report.retry} to retry" if report.retry
+                                               else ""))
+        if report.unreachable:
+            raise ServerUnreachable(report.unreachable)
+    else:
+        print("replies queued; [smtp] host is not set, so none was sent")
+    return 0
+
+
+def _parse_time(value: str, settings: Settings) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--received-at: expected a time such as 2021-02-03T10:12:00, "
+                         f"got {value!r}") from None
+    zone = settings.campaign.timezone
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from intake.bootstrap import sandbox_for
+    from intake.cycle import declarations_in
+    from intake.reading import read_message
+
+    settings = settings_for(args, optional=True)
+    failures = 0
+    with sandbox_for(settings) as sandbox:
+        for name in args.files:
+            path = Path(name)
+            error: str | None = None
+            found: list[Declaration] = []
+            try:
+                data = path.read_bytes()
+            except OSError as problem:
+                error, failures = f"cannot read: {problem.strerror or problem}", failures + 1
+            else:
+                if path.suffix.lower() == ".eml":
+                    found = declarations_in(read_message(data), sandbox.parse)
+                else:
+                    found = sandbox.parse(data, path.name)
+            if args.json:
+                print(json.dumps({
+                    "file": name,
+                    "declarations": [
+                        {"fields": d.fields, "problems": list(d.problems), "source": d.source,
+                         "detail": d.detail} for d in found
+                    ],
+                    "error": error,
+                }, ensure_ascii=False))
+            else:
+                print(render_parse(name, found, error))
+    return 2 if failures else 0
+
+
+def render_parse(name: str, found: Sequence[Declaration], error: str | None) -> str:
+    lines = [f"== {name}"]
+    if error:
+        lines.append(f"   error: {error}")
+    elif not found:
+        lines.append("   no declaration found")
+    for number, declaration in enumerate(found, 1):
+        source = f" ({declaration.source})" if declaration.source else ""
+        lines.append(f"-- declaration {number}{source}")
+        for spec in FIELDS:
+            if spec.name in declaration.fields:
+                value = declaration.fields[spec.name]
+                shown = ", ".join(value) if isinstance(value, list) else value
+                if isinstance(value, bool):
+                    shown = "yes" if value else "no"
+                lines.append(f"   {spec.name:<18} {shown}")
+        if declaration.problems:
+            lines.append(f"   problems           {', '.join(declaration.problems)}")
+        if declaration.detail:
+            lines.append(f"   detail             {declaration.detail}")
+    return "\n".join(lines)
+
+
+def _cmd_submissions(args: argparse.Namespace) -> int:
+    from intake.bootstrap import open_database
+    from intake.listing import submission_rows
+
     settings = settings_for(args)
     database = open_database(settings)
-    print(f"database at revision {database.revision}")
+    with database.sessions() as session:
+        rows = submission_rows(session, settings.campaign.timezone, status=args.status)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    print(f"{'id':>5}  {'received':<16}  {'status':<12}  {'sender':<32}  reasons")
+    for row in rows:
+        received = str(row["received_at"])[:16].replace("T", " ")
+        reasons = ", ".join(row["reasons"]) or "-"
+        print(f"{row['id']:>5}  {received:<16}  {row['status']:<12}  {row['sender'][:32]:<32}  "
+              f"{reasons}")
+    return 0
+
+
+def _cmd_forms(args: argparse.Namespace) -> int:
+    from intake.forms import write_forms
+
+    directory = Path(args.output)
+    try:
+        docx_path, pdf_path = write_forms(directory)
+    except OSError as error:
+        raise UsageError(f"{directory}: {error.strerror or error}") from None
+    print(docx_path)
+    print(pdf_path)
     return 0
 
 
@@ -89,23 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
         _not_yet("run"))
 
     poll = add("poll", "one poll cycle now: fetch new mail, process it, send queued replies",
-               _not_yet("poll"))
+               _cmd_poll)
     poll.add_argument("--once", action="store_true", required=True,
                       help="run one cycle and exit (the only mode; `intake run` schedules)")
 
     ingest = add("ingest", "process saved .eml files as if they had arrived in the mailbox",
-                 _not_yet("ingest"))
+                 _cmd_ingest)
     ingest.add_argument("files", nargs="+", metavar="FILE.eml")
     ingest.add_argument("--received-at", metavar="ISO-TIME",
                         help="received time for files without a Received: header")
 
     parse = add("parse", "parse declaration documents (.pdf, .docx, .eml) and print the fields",
-                _not_yet("parse"))
+                _cmd_parse)
     parse.add_argument("files", nargs="+", metavar="FILE")
     parse.add_argument("--json", action="store_true", help="one JSON object per line")
 
     submissions = add("submissions", "what was received and what became of it",
-                      _not_yet("submissions"))
+                      _cmd_submissions)
     submissions.add_argument("--json", action="store_true", help="one JSON object per line")
     submissions.add_argument("--status", metavar="S", help="only this status")
 
@@ -125,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--send", action="store_true", help="mail it to [digest] to")
 
     forms = add("forms", "write the official blank declaration (DOCX and fillable PDF)",
-                _not_yet("forms"))
+                _cmd_forms)
     forms.add_argument("-o", "--output", metavar="DIR", required=True)
 
     add("demo", "the whole job on an embedded mailbox and mail sink, no setup",

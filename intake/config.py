@@ -109,6 +109,7 @@ class Settings:
     poll_every: timedelta
     digest: DigestSettings
     limits: LimitSettings = field(default_factory=LimitSettings)
+    replies_templates: Path | None = None  # the operator's copy of templates/replies.toml
 
 
 DEFAULT_DATABASE_URL = "sqlite:///intake.db"
@@ -132,6 +133,7 @@ _KNOWN: Mapping[str, frozenset[str]] = {
     "campaign": frozenset({"opens", "deadline", "closes", "timezone", "late_policy"}),
     "schedule": frozenset({"poll_every"}),
     "digest": frozenset({"to", "at", "skip_empty"}),
+    "replies": frozenset({"templates"}),
     "limits": frozenset(
         {"max_message_bytes", "max_attachment_bytes", "parse_timeout", "parse_memory_bytes"}
     ),
@@ -247,7 +249,7 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def parse_settings(text: str, source: str = "config.toml") -> Settings:
+def parse_settings(text: str, source: str = "config.toml", base: Path | None = None) -> Settings:
     """Settings from TOML text; every problem is a ConfigError naming the key."""
     try:
         document = tomllib.loads(text)
@@ -270,6 +272,8 @@ def parse_settings(text: str, source: str = "config.toml") -> Settings:
     campaign, schedule, digest, limits = (
         section("campaign"), section("schedule"), section("digest"), section("limits")
     )
+    templates = section("replies").text("templates")
+    templates_path = (base or Path.cwd()) / templates if templates else None
 
     zone_name = campaign.text("timezone", _TZ)
     try:
@@ -325,6 +329,7 @@ def parse_settings(text: str, source: str = "config.toml") -> Settings:
             at=digest.clock_time("at", "08:00"),
             skip_empty=digest.boolean("skip_empty", False),
         ),
+        replies_templates=templates_path,
         limits=LimitSettings(
             max_message_bytes=limits.integer(
                 "max_message_bytes", LimitSettings.max_message_bytes, 1
@@ -352,7 +357,7 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read: {error}") from None
-    return parse_settings(text, str(path))
+    return parse_settings(text, str(path), path.parent)
 
 
 def require(settings: Settings, section: Literal["mailbox", "smtp"]) -> None:

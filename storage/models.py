@@ -189,6 +189,7 @@ class Reply(Base):
     # pending -> sending -> sent | failed; `sending` is written before the SMTP DATA so that
     # a crash in between is recognised (RFC 1047) and the resend carries the same Message-ID.
     state: Mapped[str] = mapped_column(String(20), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # host:pid while sending
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -25,6 +25,8 @@ DOVECOT = shutil.which("dovecot") or (
     "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
 )
 
+USERS = 1000
+
 
 @dataclass(frozen=True)
 class ImapAccount:
@@ -111,7 +113,11 @@ class Dovecot:
             uid, gid = entry.pw_uid, entry.pw_gid
             os.chmod(self.root, 0o777)
             os.chmod(self.root / "mail", 0o777)
-        (self.root / "passwd").write_text("")
+        # All users up front: Dovecot re-reads the file only when its mtime changes, which a
+        # user added within the same second would not do.
+        (self.root / "passwd").write_text(
+            "".join(f"user{n}:{{PLAIN}}secret\n" for n in range(1, USERS + 1))
+        )
         self._config.write_text(_CONFIG.format(root=self.root, port=self.port, uid=uid, gid=gid))
         # The daemon keeps inherited pipes open: capture nothing, read its log instead.
         started = subprocess.run(
@@ -130,9 +136,10 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
 
     def add_user(self) -> ImapAccount:
-        user = f"user{next(self._users)}"
-        with (self.root / "passwd").open("a") as passwd:
-            passwd.write(f"{user}:{{PLAIN}}secret\n")
+        number = next(self._users)
+        if number > USERS:
+            raise RuntimeError(f"more than {USERS} Dovecot users asked for in one session")
+        user = f"user{number}"
         return ImapAccount("dovecot", "127.0.0.1", self.port, user, "secret")
 
     def log(self) -> str:

@@ -147,6 +147,7 @@ def upgrade() -> None:
         sa.Column("our_message_id", sa.String(length=300), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),

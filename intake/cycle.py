@@ -1,0 +1,560 @@
+"""The orchestrator: one poll cycle, from the mailbox to the outbox.
+
+Everything that decides is a pure function (reading, parsers, decide, replies); this module
+sequences the I/O around them, and the order is what makes intake lose nothing and answer
+once:
+
+ 1. fetch a new message (mailbox)
+ 2. keep its raw bytes and record it "received", and advance the checkpoint -> COMMIT
+ 3. read it, find its declarations (in the sandbox), decide              (pure, no DB)
+ 4. store the decision, the declarations, member upserts and the composed reply (with our
+    Message-ID) -> ONE COMMIT, taken only if the message is still "received"
+ 5. send what the outbox holds (outbox.py)
+
+A crash after 2 leaves a "received" message whose raw bytes are kept: the next cycle decides
+it from those bytes without asking the server again. A crash after 4 leaves a pending reply:
+the outbox sends it. An unexpected error in 3 or 4 is itself an outcome: needs_review with
+`internal_error` and the traceback, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import policy
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.config import LimitSettings
+from intake.decide import (
+    INTERNAL_ERROR,
+    Campaign,
+    DeclarationDecision,
+    Facts,
+    MessageDecision,
+    Status,
+    decide,
+    speaks_of_joining,
+    too_early,
+)
+from intake.errors import ServerUnreachable
+from intake.faults import crash_point
+from intake.mailbox import Mailbox, RawMessage
+from intake.municipalities import Municipalities
+from intake.outbox import OutboxReport, SmtpConnection, send_pending
+from intake.reading import MessageView, newest_received, read_message
+from intake.replies import (
+    CallDates,
+    Sender,
+    Templates,
+    compose,
+    compose_reply,
+    our_message_id,
+    paragraph_for,
+    reply_recipient,
+)
+from parsers.body import parse_body
+from parsers.find import find_declarations
+from parsers.model import UNREADABLE_ATTACHMENT, Declaration
+from storage.models import Declaration as DeclarationRow
+from storage.models import MailboxState, Member, Message, Reply
+from storage.models import RawMessage as RawRow
+
+log = logging.getLogger(__name__)
+
+Parse = Callable[[bytes, str | None], list[Declaration]]
+
+FILE_MAILBOX = "file"  # the mailbox name of messages given to `intake ingest`
+
+# Parts that travel with mail but are never a declaration: signatures, calendars, cards.
+_NOT_DOCUMENTS = frozenset({
+    "application/pkcs7-signature", "application/x-pkcs7-signature",
+    "application/pgp-signature", "application/pgp-keys", "text/calendar", "text/vcard",
+    "text/x-vcard", "message/delivery-status", "message/disposition-notification",
+    "text/rfc822-headers",
+})
+# Images below this size that travel inline are logos in signatures, not scans.
+_LOGO_BYTES = 40_000
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What a cycle needs, built once from the settings by intake.bootstrap."""
+
+    sessions: sessionmaker[Session]
+    campaign: Campaign
+    municipalities: Municipalities
+    parse: Parse
+    templates: Templates
+    sender: Sender
+    dates: CallDates
+    blank_forms: tuple[tuple[str, str, bytes], ...]
+    limits: LimitSettings
+    max_replies_per_day: int
+    now: Callable[[], datetime]
+
+
+@dataclass
+class CycleReport:
+    new: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    skipped_early: int = 0
+    duplicates: int = 0
+    moved: int = 0
+    outbox: OutboxReport = field(default_factory=OutboxReport)
+    imap_error: str | None = None
+    seconds: float = 0.0
+
+    def count(self, status: str) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def summary(self) -> str:
+        statuses = ", ".join(f"{name} {n}" for name, n in sorted(self.by_status.items()))
+        parts = [f"{self.new} new" + (f" ({statuses})" if statuses else "")]
+        parts.append(f"{self.outbox.sent} replies sent")
+        if self.outbox.retry:
+            parts.append(f"{self.outbox.retry} to retry")
+        if self.outbox.failed:
+            parts.append(f"{self.outbox.failed} failed")
+        if self.moved:
+            parts.append(f"{self.moved} moved")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicates skipped")
+        if self.skipped_early:
+            parts.append(f"{self.skipped_early} before the call opened")
+        return "; ".join(parts) + f"; {self.seconds:.2f} s"
+
+
+# --- step 3: pure ------------------------------------------------------------------------
+
+
+def candidates(view: MessageView) -> list[tuple[str | None, bytes]]:
+    """The attachments worth parsing: not signatures, cards, or logos in a signature."""
+    chosen: list[tuple[str | None, bytes]] = []
+    for attachment in view.attachments:
+        if attachment.content_type in _NOT_DOCUMENTS:
+            continue
+        if (attachment.content_type.startswith("image/") and attachment.inline
+                and len(attachment.data) < _LOGO_BYTES):
+            continue
+        chosen.append((attachment.filename, attachment.data))
+    return chosen
+
+
+def declarations_in(view: MessageView, parse: Parse) -> list[Declaration]:
+    """Every declaration of the message: attachments, the body, forwarded bodies."""
+    body = view.body_text
+    if view.forwarded_bodies and parse_body(body) is None:
+        body = "\n\n".join([body, *view.forwarded_bodies])
+    return find_declarations(body, candidates(view), parse)
+
+
+def oversized_view(headers: bytes, size: int, limit: int) -> tuple[MessageView, list[Declaration]]:
+    """A message too big to download: judged on its headers, its content unreadable."""
+    view = read_message(headers + b"\r\n")
+    detail = f"sporočilo je večje od {limit // 2**20} MB in ga nismo prenesli ({size} B)"
+    return view, [Declaration({}, (UNREADABLE_ATTACHMENT,), source="", detail=detail)]
+
+
+# --- step 2: keep the raw message ----------------------------------------------------------
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _already_have(session: Session, message_id: str | None, sha256: str) -> bool:
+    """The very same bytes recorded before, e.g. re-listed after a UIDVALIDITY change."""
+    query = select(Message.id).where(Message.sha256 == sha256)
+    if message_id:
+        query = query.where(Message.message_id == message_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def receive(
+    pipeline: Pipeline, *, mailbox: str, uidvalidity: int, uid: int, received_at: datetime,
+    size: int, data: bytes,
+) -> int | None:
+    """Keep the bytes and record the message as received; its id, or None if known already.
+
+    The checkpoint of an IMAP folder advances in the same transaction, so "recorded" and
+    "will not be fetched again" are one fact.
+    """
+    view = read_message(data)
+    digest = _sha256(data)
+    with pipeline.sessions.begin() as session:
+        if mailbox != FILE_MAILBOX:
+            _advance(session, mailbox, uidvalidity, uid)
+        if _already_have(session, view.message_id, digest):
+            return None
+        if session.get(RawRow, digest) is None:
+            session.add(RawRow(sha256=digest, size=len(data), data=data))
+        row = Message(
+            mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=view.message_id,
+            sender=view.sender[:320], subject=view.subject, received_at=received_at, size=size,
+            sha256=digest, status="received", reasons=[],
+        )
+        session.add(row)
+        session.flush()
+        message_pk = row.id
+    crash_point("raw_kept")
+    return message_pk
+
+
+def _advance(session: Session, mailbox: str, uidvalidity: int, uid: int) -> None:
+    state = session.scalars(
+        select(MailboxState).where(MailboxState.mailbox == mailbox).with_for_update()
+    ).first()
+    if state is None:
+        session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid))
+    elif state.uidvalidity != uidvalidity:
+        state.uidvalidity, state.last_uid = uidvalidity, uid
+    elif uid > state.last_uid:
+        state.last_uid = uid
+
+
+# --- step 4: store the outcome --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_pk: int
+    status: str
+    reasons: tuple[str, ...]
+
+
+def process(pipeline: Pipeline, message_pk: int, data: bytes | None = None,
+            oversized: tuple[bytes, int] | None = None) -> Outcome | None:
+    """Decide one received message and store the outcome; None if another process did.
+
+    A unique-constraint race with a concurrent process (the same new member from two
+    messages at once) is retried once with fresh facts.
+    """
+    for attempt in (1, 2):
+        try:
+            return _process(pipeline, message_pk, data, oversized)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            log.info("message %s: concurrent update, deciding again", message_pk)
+    return None
+
+
+def _process(pipeline: Pipeline, message_pk: int, data: bytes | None,
+             oversized: tuple[bytes, int] | None) -> Outcome | None:
+    if data is None:
+        with pipeline.sessions() as session:
+            row = session.get_one(Message, message_pk)
+            if row.status != "received":
+                return None
+            raw = session.get(RawRow, row.sha256) if row.sha256 else None
+            data = raw.data if raw else b""
+            received_at = row.received_at
+            if row.size > pipeline.limits.max_message_bytes:
+                oversized = (data, row.size)
+    else:
+        with pipeline.sessions() as session:
+            received_at = session.get_one(Message, message_pk).received_at
+
+    view: MessageView | None = None
+    try:
+        if oversized:
+            view, declarations = oversized_view(oversized[0], oversized[1],
+                                                pipeline.limits.max_message_bytes)
+        else:
+            view = read_message(data)
+            declarations = declarations_in(view, pipeline.parse)
+        emails = {str(d.fields["email"]).lower() for d in declarations
+                  if isinstance(d.fields.get("email"), str) and d.fields["email"]}
+        with pipeline.sessions() as session:
+            members = _member_emails(session, emails)
+        facts = Facts(received_at, pipeline.campaign, pipeline.municipalities, members)
+        decision = decide(view, declarations, facts)
+        with pipeline.sessions.begin() as session:
+            outcome = _store(session, pipeline, message_pk, view, declarations, decision)
+    except IntegrityError:
+        raise
+    except Exception:
+        error = traceback.format_exc()
+        log.error("message %s: unexpected error, kept for review:\n%s", message_pk, error)
+        with pipeline.sessions.begin() as session:
+            outcome = _store_error(session, pipeline, message_pk, view, error)
+    if outcome is not None:
+        crash_point("decided")
+    return outcome
+
+
+def _member_emails(session: Session, emails: Iterable[str]) -> frozenset[str]:
+    wanted = sorted(set(emails))
+    if not wanted:
+        return frozenset()
+    found = session.scalars(select(func.lower(Member.email))
+                            .where(func.lower(Member.email).in_(wanted)))
+    return frozenset(found)
+
+
+def _claim(session: Session, message_pk: int) -> Message | None:
+    """The message, locked for this transaction, if it still awaits a decision."""
+    row = session.scalars(
+        select(Message).where(Message.id == message_pk).with_for_update()
+    ).first()
+    return row if row is not None and row.status == "received" else None
+
+
+def _store(session: Session, pipeline: Pipeline, message_pk: int, view: MessageView,
+           declarations: Sequence[Declaration], decision: MessageDecision) -> Outcome | None:
+    row = _claim(session, message_pk)
+    if row is None:
+        return None
+    now = pipeline.now()
+    parsed = {d.source: d for d in declarations}
+    for position, item in enumerate(decision.declarations):
+        source = parsed.get(item.source)
+        member_id = _upsert_member(session, item, now) if item.status == Status.ACCEPTED else None
+        session.add(DeclarationRow(
+            message_pk=message_pk, position=position, source=item.source[:300],
+            fields=dict(item.fields), problems=list(source.problems) if source else [],
+            detail="; ".join(item.notes)[:5000], status=str(item.status),
+            reasons=list(item.reasons), member_id=member_id,
+        ))
+    row.status, row.reasons = str(decision.status), list(decision.reasons)
+    row.error = decision.detail if INTERNAL_ERROR in decision.reasons else None
+    row.decided_at = now
+    if decision.reply:
+        _queue_reply(session, pipeline, row, view, decision, now)
+    return Outcome(message_pk, str(decision.status), decision.reasons)
+
+
+def _store_error(session: Session, pipeline: Pipeline, message_pk: int,
+                 view: MessageView | None, error: str) -> Outcome | None:
+    row = _claim(session, message_pk)
+    if row is None:
+        return None
+    now = pipeline.now()
+    for old in list(row.declarations):
+        session.delete(old)
+    session.flush()
+    reasons = [INTERNAL_ERROR]
+    session.add(DeclarationRow(message_pk=message_pk, position=0, source="", fields={},
+                               problems=[], detail="", status=str(Status.NEEDS_REVIEW),
+                               reasons=reasons))
+    row.status, row.reasons, row.error, row.decided_at = (
+        str(Status.NEEDS_REVIEW), reasons, error[-20000:], now
+    )
+    # Answer only what plainly is an application: a colleague's note that crashed a parser
+    # must not get an automatic reply.
+    if view is not None and speaks_of_joining(view, pipeline.campaign.application_keywords):
+        item = DeclarationDecision(Status.NEEDS_REVIEW, (INTERNAL_ERROR,), {})
+        decision = MessageDecision(Status.NEEDS_REVIEW, (INTERNAL_ERROR,), (item,))
+        _queue_reply(session, pipeline, row, view, decision, now)
+    return Outcome(message_pk, str(Status.NEEDS_REVIEW), tuple(reasons))
+
+
+def _upsert_member(session: Session, item: DeclarationDecision, now: datetime) -> int:
+    fields = dict(item.fields)
+    email = str(fields.get("email", "")).lower()
+    member = session.scalars(
+        select(Member).where(func.lower(Member.email) == email).with_for_update()
+    ).first()
+    if member is None:
+        member = Member(email=email, joined_at=now)
+        session.add(member)
+    member.full_name = str(fields.get("full_name", ""))[:300]
+    member.organization = str(fields.get("organization", ""))[:500]
+    member.municipality = str(fields.get("municipality", ""))[:200]
+    member.role = str(fields.get("role", ""))[:40]
+    member.fields = fields
+    member.updated_at = now
+    session.flush()
+    return member.id
+
+
+def _queue_reply(session: Session, pipeline: Pipeline, row: Message, view: MessageView,
+                 decision: MessageDecision, now: datetime, kind: str = "auto") -> None:
+    recipient = reply_recipient(view)
+    if recipient is None:
+        return
+    message_id = our_message_id(uuid.uuid4().hex, pipeline.sender.domain)
+    reply = compose_reply(
+        view, decision, recipient=recipient, sender=pipeline.sender, message_id=message_id,
+        date=now, templates=pipeline.templates, dates=pipeline.dates,
+        blank_forms=pipeline.blank_forms,
+    )
+    _add_reply(session, pipeline, row, kind, recipient, str(reply["Subject"]), message_id,
+               reply.as_bytes(policy=policy.SMTP), now)
+
+
+def _add_reply(session: Session, pipeline: Pipeline, row: Message, kind: str, recipient: str,
+               subject: str, message_id: str, data: bytes, now: datetime) -> None:
+    """Store a reply to send; held back (state `suppressed`) after a hard bounce from that
+    address or past the daily limit, so that two robots cannot keep each other busy."""
+    state, why = "pending", None
+    bounced = session.scalars(
+        select(Reply.id).where(Reply.recipient == recipient, Reply.state == "failed",
+                               Reply.last_error.like("5%")).limit(1)
+    ).first()
+    recent = session.scalar(
+        select(func.count(Reply.id)).where(Reply.recipient == recipient,
+                                           Reply.created_at > now - timedelta(days=1),
+                                           Reply.state != "suppressed")
+    ) or 0
+    if bounced is not None:
+        state, why = "suppressed", "an earlier reply to this address bounced permanently"
+    elif kind == "auto" and recent >= pipeline.max_replies_per_day:
+        state, why = "suppressed", f"already {recent} replies to this address today"
+    session.add(Reply(message_pk=row.id, kind=kind, recipient=recipient, subject=subject,
+                      our_message_id=message_id, data=data, state=state, last_error=why,
+                      next_attempt_at=now, created_at=now))
+
+
+def queue_review_reply(session: Session, pipeline: Pipeline, row: Message, text: str) -> None:
+    """The reply to a coordinator's decision (intake review approve/reject)."""
+    raw = session.get(RawRow, row.sha256) if row.sha256 else None
+    view = read_message(raw.data if raw else b"")
+    recipient = reply_recipient(view)
+    if recipient is None:
+        return
+    now = pipeline.now()
+    message_id = our_message_id(uuid.uuid4().hex, pipeline.sender.domain)
+    reply = compose(view, [text], recipient=recipient, sender=pipeline.sender,
+                    message_id=message_id, date=now, templates=pipeline.templates)
+    _add_reply(session, pipeline, row, "review", recipient, str(reply["Subject"]), message_id,
+               reply.as_bytes(policy=policy.SMTP), now)
+
+
+# --- the cycle ------------------------------------------------------------------------------
+
+
+def process_pending(pipeline: Pipeline, report: CycleReport | None = None) -> None:
+    """Decide messages a crash left "received" (their raw bytes were kept)."""
+    with pipeline.sessions() as session:
+        pending = session.scalars(
+            select(Message.id).where(Message.status == "received").order_by(Message.id)
+        ).all()
+    for message_pk in pending:
+        outcome = process(pipeline, message_pk)
+        if outcome and report:
+            report.count(outcome.status)
+
+
+def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
+                 processed_folder: str = "", report: CycleReport | None = None) -> CycleReport:
+    """Fetch, keep and decide every new message of the open mailbox."""
+    report = report or CycleReport()
+    folder = mailbox.settings.folder
+    with pipeline.sessions() as session:
+        state = session.scalars(select(MailboxState).where(MailboxState.mailbox == folder)).first()
+        last_uid = state.last_uid if state and state.uidvalidity == mailbox.uidvalidity else 0
+        if state and state.uidvalidity != mailbox.uidvalidity:
+            log.warning("%s: UIDVALIDITY changed (%s -> %s): re-reading the folder; messages "
+                        "already recorded are recognised by content", folder, state.uidvalidity,
+                        mailbox.uidvalidity)
+    uids = mailbox.uids_after(last_uid)
+    with pipeline.sessions() as session:
+        known = set(session.scalars(select(Message.uid).where(
+            Message.mailbox == folder, Message.uidvalidity == mailbox.uidvalidity,
+            Message.uid.in_(uids))).all()) if uids else set()
+    uids = [uid for uid in uids if uid not in known]
+    limit = pipeline.limits.max_message_bytes
+    for start in range(0, len(uids), batch_size):
+        batch = uids[start:start + batch_size]
+        for raw in mailbox.fetch(batch, limit, skip_before=pipeline.campaign.opens):
+            _take(pipeline, folder, raw, report)
+    if processed_folder:
+        report.moved += _move_applications(pipeline, mailbox, processed_folder)
+    return report
+
+
+def _take(pipeline: Pipeline, folder: str, raw: RawMessage, report: CycleReport) -> None:
+    if too_early(raw.internaldate, pipeline.campaign):
+        with pipeline.sessions.begin() as session:
+            _advance(session, folder, raw.uidvalidity, raw.uid)
+        report.skipped_early += 1
+        return
+    data = raw.raw if raw.raw is not None else raw.headers
+    message_pk = receive(pipeline, mailbox=folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
+                         received_at=raw.internaldate, size=raw.size, data=data)
+    if message_pk is None:
+        report.duplicates += 1
+        return
+    report.new += 1
+    oversized = (raw.headers, raw.size) if raw.raw is None else None
+    outcome = process(pipeline, message_pk, raw.raw, oversized)
+    if outcome:
+        report.count(outcome.status)
+
+
+def _move_applications(pipeline: Pipeline, mailbox: Mailbox, target: str) -> int:
+    """Move decided applications (never ignored mail) out of the inbox, after the commit."""
+    folder = mailbox.settings.folder
+    with pipeline.sessions() as session:
+        rows = session.execute(select(Message.id, Message.uid).where(
+            Message.mailbox == folder, Message.uidvalidity == mailbox.uidvalidity,
+            Message.moved_to.is_(None), Message.status.notin_(["received", "ignored"]),
+        )).all()
+    if not rows:
+        return 0
+    mailbox.move([uid for _, uid in rows], target)
+    with pipeline.sessions.begin() as session:
+        for message_pk, _ in rows:
+            session.get_one(Message, message_pk).moved_to = target
+    return len(rows)
+
+
+def poll_once(pipeline: Pipeline, open_mailbox: Callable[[], Mailbox],
+              smtp: SmtpConnection | None, *, batch_size: int = 50,
+              processed_folder: str = "") -> CycleReport:
+    """One cycle: leftovers, new mail, then the outbox.
+
+    An unreachable mailbox does not stop the outbox from sending what is queued; it is
+    reported in `imap_error` for the caller to raise or log.
+    """
+    started = time.monotonic()
+    report = CycleReport()
+    process_pending(pipeline, report)
+    try:
+        with open_mailbox() as mailbox:
+            poll_mailbox(pipeline, mailbox, batch_size, processed_folder, report)
+    except ServerUnreachable as error:
+        report.imap_error = str(error)
+    if smtp is not None:
+        try:
+            report.outbox = send_pending(pipeline.sessions, smtp, now=pipeline.now)
+        finally:
+            smtp.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def ingest(pipeline: Pipeline, path: Path, received_at: datetime | None) -> Outcome | str:
+    """A saved message processed as if it had arrived; the outcome, or why not."""
+    data = path.read_bytes()
+    when = newest_received(read_message(data)) or received_at
+    if when is None:
+        return "no Received: header; give --received-at"
+    if too_early(when, pipeline.campaign):
+        return "received before the call opened; not looked at"
+    with pipeline.sessions() as session:
+        uid = (session.scalar(select(func.max(Message.uid))
+                              .where(Message.mailbox == FILE_MAILBOX)) or 0) + 1
+    message_pk = receive(pipeline, mailbox=FILE_MAILBOX, uidvalidity=0, uid=uid,
+                         received_at=when, size=len(data), data=data)
+    if message_pk is None:
+        return "already received"
+    outcome = process(pipeline, message_pk, data)
+    return outcome or "decided by another process"
+
+
+__all__ = [
+    "CycleReport", "Pipeline", "ingest", "paragraph_for", "poll_once", "process",
+    "queue_review_reply", "receive",
+]

@@ -1,0 +1,230 @@
+"""Sending the replies stored in the outbox: each exactly once, whatever crashes in between.
+
+A reply is composed, given our Message-ID and stored in the same transaction as the decision
+it answers (the cycle does that). Sending then goes:
+
+    pending --claim (commit)--> sending --SMTP 250--> sent (commit)
+                                        --4xx / network--> pending, retried later with backoff
+                                        --5xx--> failed (shown in the digest; no more replies
+                                                  to that address)
+
+The claim is a conditional UPDATE, so two processes never send the same row. A crash after
+the claim and before the final commit leaves the row `sending`; it is taken up again once
+its claimant is known dead (same host, pid gone) or its lease ran out. If the crash came
+after the server's 250 but before our commit, that is the one window SMTP itself leaves open
+(RFC 1047): the reply is sent a second time, with the same bytes and the same Message-ID,
+so the recipient's client shows it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.config import SmtpSettings
+from intake.errors import ServerUnreachable
+from intake.faults import crash_point
+from storage.models import Reply
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+HOST = socket.gethostname()
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes after each temporary failure, at most an hour apart."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def claimant() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _claimant_dead(claimed_by: str | None) -> bool:
+    if not claimed_by:
+        return True
+    host, _, pid = claimed_by.rpartition(":")
+    if host != HOST or not pid.isdigit():
+        return False  # another machine's: only its lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return int(pid) != os.getpid() and _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class SmtpConnection:
+    """One SMTP session, opened on first use; closed by close()."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"SMTP {self.settings.host}:{self.settings.port}"
+
+    def open(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        settings = self.settings
+        try:
+            smtp: smtplib.SMTP
+            if settings.security == "ssl":
+                smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+                if settings.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if settings.username:
+                smtp.login(settings.username, settings.password.resolve())
+        except smtplib.SMTPAuthenticationError as error:
+            raise ServerUnreachable(f"{self.where}: login as {settings.username!r} refused: "
+                                    f"{error.smtp_code} {_text(error.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise ServerUnreachable(f"{self.where}: {_describe(error)}") from None
+        self._smtp = smtp
+        return smtp
+
+    def send(self, sender: str, recipient: str, data: bytes) -> None:
+        self.open().sendmail(sender, [recipient], data)
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+
+@dataclass
+class OutboxReport:
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    unreachable: str | None = None  # the SMTP server could not be reached this time
+
+
+def _text(value: bytes | str) -> str:
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else value).strip()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, message = next(iter(error.recipients.values()))
+        return f"{code} {_text(message)}"
+    if isinstance(error, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _permanent(error: BaseException) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def send_pending(
+    sessions: sessionmaker[Session],
+    connection: SmtpConnection,
+    *,
+    now: Callable[[], datetime],
+    lease: timedelta = timedelta(minutes=10),
+    limit: int = 500,
+) -> OutboxReport:
+    """Send every reply that is due; never raises for an SMTP problem.
+
+    An unreachable server leaves the claimed reply pending (with backoff) and ends the run
+    with `unreachable` set, so the caller can log the outage once.
+    """
+    report = OutboxReport()
+    me = claimant()
+    with sessions() as session:
+        candidates = session.execute(
+            select(Reply.id, Reply.state, Reply.claimed_by, Reply.next_attempt_at)
+            .where(or_(Reply.state == "pending", Reply.state == "sending"))
+            .order_by(Reply.id).limit(limit)
+        ).all()
+    for reply_id, state, claimed_by, next_at in candidates:
+        moment = now()
+        if state == "pending" and next_at > moment:
+            continue
+        if state == "sending" and not (next_at <= moment or _claimant_dead(claimed_by)):
+            continue
+        with sessions.begin() as session:
+            claimed = session.execute(  # type: ignore[attr-defined]
+                update(Reply)
+                .where(Reply.id == reply_id, Reply.state == state,
+                       Reply.next_attempt_at == next_at)
+                .values(state="sending", claimed_by=me, attempts=Reply.attempts + 1,
+                        next_attempt_at=moment + lease)
+            ).rowcount
+        if claimed != 1:
+            continue  # another process took it
+        with sessions() as session:
+            reply = session.get_one(Reply, reply_id)
+            sender, recipient, data, attempts = (
+                connection.settings.from_address, reply.recipient, reply.data, reply.attempts
+            )
+        try:
+            connection.send(sender, recipient, data)
+        except ServerUnreachable as error:
+            _finish(sessions, reply_id, "pending", str(error), moment + backoff(attempts))
+            report.unreachable = str(error)
+            report.retry += 1
+            break
+        except (OSError, smtplib.SMTPException) as error:
+            connection.close()
+            if _permanent(error) or attempts >= MAX_ATTEMPTS:
+                _finish(sessions, reply_id, "failed", _describe(error), moment)
+                report.failed += 1
+                log.warning("reply %s to %s failed: %s", reply_id, recipient, _describe(error))
+            else:
+                _finish(sessions, reply_id, "pending", _describe(error),
+                        moment + backoff(attempts))
+                report.retry += 1
+            continue
+        crash_point("smtp_accepted")
+        _finish(sessions, reply_id, "sent", None, moment, sent_at=now())
+        report.sent += 1
+    return report
+
+
+def _finish(sessions: sessionmaker[Session], reply_id: int, state: str, error: str | None,
+            next_at: datetime, sent_at: datetime | None = None) -> None:
+    with sessions.begin() as session:
+        values: dict[str, object] = {"state": state, "last_error": error,
+                                     "next_attempt_at": next_at, "claimed_by": None}
+        if sent_at is not None:
+            values["sent_at"] = sent_at
+        session.execute(update(Reply).where(Reply.id == reply_id).values(**values))

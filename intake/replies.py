@@ -1,0 +1,284 @@
+"""The automatic reply to a message: one per message, covering every declaration in it.
+
+Pure: the texts come from a template file loaded once (intake/templates/replies.toml, or the
+operator's copy), the clock and our Message-ID are passed in. Every header value built from
+what the applicant sent is stripped of CR/LF before it is set, so a crafted subject cannot add
+headers; the recipients are given to SMTP explicitly by the outbox, so even an injected Bcc
+would reach nobody.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+
+from intake.decide import (
+    CLOSED,
+    INTERNAL_ERROR,
+    LATE,
+    NOT_ELIGIBLE,
+    ROLE_MISMATCH,
+    UNKNOWN_MUNICIPALITY,
+    UPDATED,
+    DeclarationDecision,
+    MessageDecision,
+    Status,
+)
+from intake.reading import MessageView
+from parsers.model import FIELDS_BY_NAME, MISSING, NO_DECLARATION, UNREADABLE_ATTACHMENT
+
+_MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+REQUIRED_TEMPLATES = (
+    "greeting", "signature", "accepted", "updated", "needs_review", "incomplete",
+    "no_declaration", "rejected", "why_not_eligible", "why_closed", "why_late",
+    "why_unknown_municipality", "why_role_mismatch", "why_unreadable_attachment",
+    "why_internal_error", "why_coordinator", "approved", "refused",
+)
+
+
+class TemplateError(ValueError):
+    """The template file is unusable (the CLI reports it as a configuration error)."""
+
+
+@dataclass(frozen=True)
+class Templates:
+    texts: Mapping[str, str]
+
+    def fill(self, name: str, **values: str) -> str:
+        """The text with its placeholders filled and its lines flowed and re-wrapped.
+
+        Template files are wrapped for the person editing them; a single line break there
+        is a space, a blank line a new paragraph, and a line starting "  - " a list item.
+        """
+        return reflow(self.exact(name, **values))
+
+    def exact(self, name: str, **values: str) -> str:
+        """The text with its placeholders filled, its lines as written."""
+        return Template(self.texts[name]).safe_substitute(values).strip()
+
+
+def reflow(text: str, width: int = 76) -> str:
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        flowing: list[str] = []
+        for line in block.splitlines():
+            if line.startswith("  - "):
+                if flowing:
+                    lines.extend(textwrap.wrap(" ".join(flowing), width))
+                    flowing = []
+                lines.append(line.rstrip())
+            else:
+                flowing.append(line.strip())
+        if flowing:
+            lines.extend(textwrap.wrap(" ".join(flowing), width))
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def load_templates(path: Path | None = None) -> Templates:
+    """The packaged Slovenian texts, or the operator's copy at `path`."""
+    try:
+        text = (path.read_text(encoding="utf-8") if path else
+                files("intake").joinpath("templates/replies.toml").read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise TemplateError(f"{path}: {error}") from None
+    missing = [name for name in REQUIRED_TEMPLATES if not isinstance(data.get(name), str)]
+    if missing:
+        raise TemplateError(f"{path}: missing texts: {', '.join(missing)}")
+    return Templates({key: value for key, value in data.items() if isinstance(value, str)})
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class CallDates:
+    """The call's dates as a person reads them, for the texts."""
+
+    deadline: str  # "9. 2. 2021"
+    closes: str  # "16. 2. 2021 ob 16.00"
+
+
+def one_line(value: str) -> str:
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def valid_address(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().strip("<>").strip()
+    return value.lower() if _ADDRESS.match(value) else None
+
+
+def reply_recipient(view: MessageView) -> str | None:
+    """Reply-To if it holds a usable address, else From (RFC 5322 3.6.2)."""
+    return valid_address(view.reply_to) or valid_address(view.sender)
+
+
+def reply_subject(subject: str) -> str:
+    subject = one_line(subject)
+    if re.match(r"^(re|odg|odgovor|aw|sv)\s*:", subject, re.IGNORECASE):
+        return "Re: " + subject.split(":", 1)[1].strip()
+    return f"Re: {subject}" if subject else "Re: Izjava o pristopu k mreži komunikatorjev"
+
+
+def _why(code: str, decision: DeclarationDecision, templates: Templates, dates: CallDates,
+         extra: Mapping[str, str]) -> str | None:
+    names = {
+        NOT_ELIGIBLE: "why_not_eligible", CLOSED: "why_closed", LATE: "why_late",
+        UNKNOWN_MUNICIPALITY: "why_unknown_municipality", ROLE_MISMATCH: "why_role_mismatch",
+        UNREADABLE_ATTACHMENT: "why_unreadable_attachment", INTERNAL_ERROR: "why_internal_error",
+    }
+    if code not in names:
+        return None
+    return templates.fill(names[code], deadline=dates.deadline, closes=dates.closes,
+                          source=decision.source or "", **extra)
+
+
+def _values(decision: DeclarationDecision) -> dict[str, str]:
+    fields = decision.fields
+    values = {name: str(fields.get(name, "")) for name in
+              ("full_name", "organization", "municipality", "email")}
+    # An unmatched municipality is not among the stored fields: name what was written.
+    values["municipality"] = values["municipality"] or values["organization"]
+    values["detail"] = "; ".join(decision.notes) or "datoteka je poškodovana ali šifrirana"
+    return {key: one_line(value) for key, value in values.items()}
+
+
+def _missing_list(reasons: Sequence[str]) -> str:
+    lines = []
+    for code in reasons:
+        if code.startswith(MISSING):
+            name = code[len(MISSING):]
+            spec = FIELDS_BY_NAME.get(name)
+            label = spec.label if spec else name
+            if name == "consent":
+                label = "Soglasje (označeno polje)"
+            lines.append(f"  - {label}")
+    return "\n".join(lines)
+
+
+def paragraph_for(decision: DeclarationDecision, templates: Templates,
+                  dates: CallDates) -> str:
+    """The text for one declaration, chosen by its status and reasons."""
+    values = _values(decision)
+    reasons = decision.reasons
+    whys = [why for code in reasons if (why := _why(code, decision, templates, dates, values))]
+    if decision.status == Status.ACCEPTED:
+        return templates.fill("updated" if UPDATED in reasons else "accepted", **values)
+    if decision.status == Status.REJECTED:
+        refusal = [w for code in reasons if code in (NOT_ELIGIBLE, CLOSED)
+                   if (w := _why(code, decision, templates, dates, values))]
+        return templates.fill("rejected", why=" ".join(refusal or whys), **values)
+    if decision.status == Status.INCOMPLETE:
+        if NO_DECLARATION in reasons:
+            return templates.fill("no_declaration", **values)
+        return templates.fill("incomplete", missing=_missing_list(reasons), **values)
+    text = templates.fill("needs_review", **values)
+    return text + ("\n\nOpomba: " + " ".join(whys) if whys else "")
+
+
+def needs_form(decision: MessageDecision) -> bool:
+    return any(d.status == Status.INCOMPLETE for d in decision.declarations)
+
+
+def compose(
+    view: MessageView,
+    paragraphs: Sequence[str],
+    *,
+    recipient: str,
+    sender: Sender,
+    message_id: str,
+    date: datetime,
+    templates: Templates,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
+) -> EmailMessage:
+    """A reply in the thread of `view`, marked as automatic (RFC 3834)."""
+    message = EmailMessage()
+    message["From"] = Address(one_line(sender.name), addr_spec=sender.address)
+    message["To"] = recipient
+    message["Subject"] = reply_subject(view.subject)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    original = one_line(view.message_id or "")
+    if _MESSAGE_ID.match(original):
+        message["In-Reply-To"] = original
+        earlier = [ref for ref in one_line(view.header("references") or "").split()
+                   if _MESSAGE_ID.match(ref)][-10:]
+        message["References"] = " ".join([*earlier, original])
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    body = "\n\n".join([templates.exact("greeting"), *paragraphs,
+                        templates.exact("signature", from_name=one_line(sender.name))])
+    message.set_content(body + "\n")
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message
+
+
+def compose_reply(
+    view: MessageView,
+    decision: MessageDecision,
+    *,
+    recipient: str,
+    sender: Sender,
+    message_id: str,
+    date: datetime,
+    templates: Templates,
+    dates: CallDates,
+    blank_forms: Sequence[tuple[str, str, bytes]],
+) -> EmailMessage:
+    """The one reply to a decided message: a paragraph per declaration; the blank form
+    attached when anything is incomplete, so the applicant can send it again at once."""
+    paragraphs = [paragraph_for(d, templates, dates) for d in decision.declarations]
+    if len(paragraphs) > 1:
+        # Several people in one message: say whose declaration each paragraph is about.
+        paragraphs = [
+            f"{one_line(str(d.fields.get('full_name') or d.source or f'Izjava {n}'))}:\n{text}"
+            for n, (d, text) in enumerate(zip(decision.declarations, paragraphs, strict=True), 1)
+        ]
+    return compose(view, paragraphs, recipient=recipient, sender=sender, message_id=message_id,
+                   date=date, templates=templates,
+                   attachments=blank_forms if needs_form(decision) else ())
+
+
+def format_day(moment: datetime) -> str:
+    return f"{moment.day}. {moment.month}. {moment.year}"
+
+
+def call_dates(deadline: datetime, closes: datetime) -> CallDates:
+    return CallDates(
+        deadline=format_day(deadline),
+        closes=f"{format_day(closes)} ob {closes.hour}.{closes.minute:02d}",
+    )
+
+
+def our_message_id(token: str, domain: str) -> str:
+    """Our Message-ID, fixed before the first SMTP attempt so that a resend is recognisable."""
+    return f"<intake.{token}@{domain}>"
+
+
+__all__ = [
+    "CallDates", "Sender", "Templates", "compose", "compose_reply", "format_datetime",
+    "load_templates", "reply_recipient",
+]
