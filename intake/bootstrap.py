@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import Settings, require
-from intake.cycle import Pipeline
+from intake.cycle import Parse, Pipeline
 from intake.decide import Campaign
 from intake.errors import ConfigError, ServerUnreachable
 from intake.forms import DOCX_NAME, PDF_NAME, blank_docx, blank_pdf
@@ -78,8 +78,10 @@ def sandbox_for(settings: Settings) -> Sandbox:
     ))
 
 
-def build_pipeline(settings: Settings, database: Database, sandbox: Sandbox,
+def build_pipeline(settings: Settings, database: Database, parse: Parse,
                    now: Callable[[], datetime] | None = None) -> Pipeline:
+    """The pipeline; `parse` is the sandbox's (or, for commands that read no attachment,
+    anything)."""
     zone = settings.campaign.timezone
     try:
         templates = load_templates(settings.replies_templates)
@@ -89,7 +91,7 @@ def build_pipeline(settings: Settings, database: Database, sandbox: Sandbox,
         sessions=database.sessions,
         campaign=campaign_of(settings),
         municipalities=load_municipalities(),
-        parse=sandbox.parse,
+        parse=parse,
         templates=templates,
         sender=Sender(settings.smtp.from_address, settings.smtp.from_name, our_domain(settings)),
         dates=call_dates(settings.campaign.deadline.astimezone(zone),

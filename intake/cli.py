@@ -13,12 +13,16 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intake.config import Settings, default_settings, load_settings
 from intake.errors import ConfigError, IntakeError, ServerUnreachable, UsageError
 from parsers.model import FIELDS, Declaration
+
+if TYPE_CHECKING:
+    from intake.cycle import Pipeline
 
 log = logging.getLogger("intake")
 
@@ -74,7 +78,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     smtp = smtp_connection(settings)
     database = open_database(settings)
     with sandbox_for(settings) as sandbox:
-        pipeline = build_pipeline(settings, database, sandbox)
+        pipeline = build_pipeline(settings, database, sandbox.parse)
         report = poll_once(pipeline, opener, smtp, batch_size=settings.mailbox.batch_size,
                            processed_folder=settings.mailbox.processed_folder)
     print(report.summary())
@@ -97,7 +101,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: no such file")
     database = open_database(settings)
     with sandbox_for(settings) as sandbox:
-        pipeline = build_pipeline(settings, database, sandbox)
+        pipeline = build_pipeline(settings, database, sandbox.parse)
         for path in paths:
             outcome = ingest(pipeline, path, received_at)
             if isinstance(outcome, Outcome):
@@ -222,6 +226,157 @@ def _cmd_forms(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from intake.bootstrap import (
+        build_pipeline,
+        mailbox_opener,
+        open_database,
+        sandbox_for,
+        smtp_connection,
+    )
+    from jobs.poll import Worker
+    from jobs.worker import run
+    from storage.lock import acquire_worker_lock
+
+    settings = settings_for(args)
+    opener = mailbox_opener(settings, writable=bool(settings.mailbox.processed_folder))
+    smtp_connection(settings)  # fails now, naming the key, if [smtp] is not configured
+    database = open_database(settings)
+    lock = acquire_worker_lock(database.engine)
+    if isinstance(lock, str):
+        raise IntakeError(f"not starting: {lock}")
+    if not args.verbose:
+        logging.getLogger("intake").setLevel(logging.INFO)
+    try:
+        with sandbox_for(settings) as sandbox:
+            pipeline = build_pipeline(settings, database, sandbox.parse)
+            run(Worker(settings, pipeline, opener, lambda: smtp_connection(settings)))
+    finally:
+        lock.release()
+    return 0
+
+
+def _open_pipeline(args: argparse.Namespace) -> tuple[Settings, Pipeline]:
+    """Settings and a pipeline for the coordinator's commands (no attachment is parsed)."""
+    from intake.bootstrap import build_pipeline, open_database
+
+    settings = settings_for(args)
+    database = open_database(settings)
+
+    def refuse(data: bytes, name: str | None) -> list[Declaration]:
+        raise RuntimeError("the coordinator's commands parse no attachments")
+
+    return settings, build_pipeline(settings, database, refuse)
+
+
+def _send_outbox(settings: Settings, pipeline: Pipeline) -> str:
+    from intake.bootstrap import smtp_connection
+    from intake.outbox import send_pending
+
+    if not settings.smtp.host:
+        return "the reply is queued; [smtp] host is not set, so it was not sent"
+    connection = smtp_connection(settings)
+    try:
+        report = send_pending(pipeline.sessions, connection, now=pipeline.now)
+    finally:
+        connection.close()
+    if report.unreachable:
+        return f"the reply is queued and will be sent by the worker ({report.unreachable})"
+    return f"{report.sent} reply sent" if report.sent == 1 else f"{report.sent} replies sent"
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from intake.coordinator import decide_review, open_reviews
+
+    settings, pipeline = _open_pipeline(args)
+    zone = settings.campaign.timezone
+    if args.action == "list":
+        with pipeline.sessions() as session:
+            items = open_reviews(session)
+        if not items:
+            print("nothing waits for review")
+        for item in items:
+            received = item.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            print(f"{item.id:>5}  {received}  {item.sender:<32}  {item.full_name:<24}  "
+                  f"{item.organization:<32}  {', '.join(item.reasons)}")
+        return 0
+    if args.id is None:
+        raise UsageError(f"review {args.action}: give the submission's id (see review list)")
+    if args.action == "reject" and not (args.reason or "").strip():
+        raise UsageError("review reject: give --reason TEXT; the applicant receives it")
+    with pipeline.sessions.begin() as session:
+        status = decide_review(session, pipeline, args.id, approve=args.action == "approve",
+                               reason=args.reason or "")
+    print(f"submission {args.id}: {status}; {_send_outbox(settings, pipeline)}")
+    return 0
+
+
+def _cmd_members(args: argparse.Namespace) -> int:
+    from intake.bootstrap import open_database
+    from intake.coordinator import member_rows, remove_member
+    from intake.export import members_csv, members_json_lines, members_table, members_xlsx
+
+    settings = settings_for(args)
+    database = open_database(settings)
+    zone = settings.campaign.timezone
+    if args.action:
+        if args.action[0] != "remove" or len(args.action) != 2:
+            raise UsageError("members: expected `members remove EMAIL` or no arguments")
+        with database.sessions.begin() as session:
+            touched = remove_member(session, args.action[1])
+        print(f"erased {args.action[1]}: {touched} records changed or deleted")
+        return 0
+    with database.sessions() as session:
+        rows = member_rows(session)
+    data: bytes
+    if args.format == "xlsx":
+        if not args.output:
+            raise UsageError("members --format xlsx: give -o FILE")
+        data = members_xlsx(rows, tz=zone)
+    elif args.format == "csv":
+        data = members_csv(rows, tz=zone)
+    elif args.format == "json":
+        data = members_json_lines(rows, tz=zone).encode("utf-8")
+    else:
+        data = members_table(rows, tz=zone).encode("utf-8")
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"{len(rows)} members written to {args.output}")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _cmd_digest(args: argparse.Namespace) -> int:
+    from intake.bootstrap import smtp_connection
+    from intake.coordinator import digest_data, send_digest
+    from intake.digest import render_html, render_text
+
+    settings, pipeline = _open_pipeline(args)
+    zone = settings.campaign.timezone
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            raise UsageError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
+    else:
+        day = pipeline.now().astimezone(zone).date() - timedelta(days=1)
+    if args.send:
+        connection = smtp_connection(settings)
+        print(send_digest(pipeline.sessions, pipeline, connection, day, zone,
+                          settings.digest.to, force=True))
+    if args.print or args.html or not args.send:
+        with pipeline.sessions() as session:
+            data = digest_data(session, day, zone)
+        if args.html:
+            Path(args.html).write_text(render_html(data), encoding="utf-8")
+            print(f"digest for {day.isoformat()} written to {args.html}")
+        if args.print or not (args.send or args.html):
+            print(render_text(data))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     def options(defaults: bool) -> argparse.ArgumentParser:
         # Given before or after the command alike; the subcommand's copy must not overwrite
@@ -250,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("run", "the worker: poll on schedule, send replies, send the daily digest",
-        _not_yet("run"))
+    add("run", "the worker: poll on schedule, send replies, send the daily digest; "
+        "stops cleanly on SIGINT/SIGTERM", _cmd_run)
 
     poll = add("poll", "one poll cycle now: fetch new mail, process it, send queued replies",
                _cmd_poll)
@@ -274,20 +429,25 @@ def build_parser() -> argparse.ArgumentParser:
     submissions.add_argument("--json", action="store_true", help="one JSON object per line")
     submissions.add_argument("--status", metavar="S", help="only this status")
 
-    members = add("members", "the current members", _not_yet("members"))
+    members = add("members", "the current members; `members remove EMAIL` erases a person",
+                  _cmd_members)
+    members.add_argument("action", nargs="*", metavar="remove EMAIL",
+                         help="erase the personal data of the person with this address")
     members.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
     members.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
 
     review = add("review", "the coordinator's decisions on submissions that need review",
-                 _not_yet("review"))
+                 _cmd_review)
     review.add_argument("action", choices=["list", "approve", "reject"])
     review.add_argument("id", nargs="?", type=int)
     review.add_argument("--reason", metavar="TEXT", help="why (reject)")
 
-    digest = add("digest", "build the daily digest for a day", _not_yet("digest"))
+    digest = add("digest", "build the daily digest for a day", _cmd_digest)
     digest.add_argument("--date", metavar="YYYY-MM-DD", help="default: yesterday")
     digest.add_argument("--print", action="store_true", help="show it in the terminal")
-    digest.add_argument("--send", action="store_true", help="mail it to [digest] to")
+    digest.add_argument("--send", action="store_true",
+                        help="mail it to [digest] to (again, if it was sent already)")
+    digest.add_argument("--html", metavar="FILE", help="write the HTML to FILE to look at")
 
     forms = add("forms", "write the official blank declaration (DOCX and fillable PDF)",
                 _cmd_forms)

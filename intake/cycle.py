@@ -191,6 +191,27 @@ def receive(
     """
     view = read_message(data)
     digest = _sha256(data)
+    for _attempt in range(3):
+        try:
+            message_pk = _record(pipeline, view, digest, mailbox=mailbox,
+                                 uidvalidity=uidvalidity, uid=uid, received_at=received_at,
+                                 size=size, data=data)
+        except IntegrityError:
+            # A concurrent process recorded this message (or the folder's first checkpoint)
+            # a moment earlier; looking again finds its row.
+            continue
+        break
+    else:
+        return None
+    if message_pk is None:
+        return None
+    crash_point("raw_kept")
+    return message_pk
+
+
+def _record(pipeline: Pipeline, view: MessageView, digest: str, *, mailbox: str,
+            uidvalidity: int, uid: int, received_at: datetime, size: int,
+            data: bytes) -> int | None:
     with pipeline.sessions.begin() as session:
         if mailbox != FILE_MAILBOX:
             _advance(session, mailbox, uidvalidity, uid)
@@ -205,9 +226,7 @@ def receive(
         )
         session.add(row)
         session.flush()
-        message_pk = row.id
-    crash_point("raw_kept")
-    return message_pk
+        return row.id
 
 
 def _advance(session: Session, mailbox: str, uidvalidity: int, uid: int) -> None:
@@ -319,7 +338,7 @@ def _store(session: Session, pipeline: Pipeline, message_pk: int, view: MessageV
     parsed = {d.source: d for d in declarations}
     for position, item in enumerate(decision.declarations):
         source = parsed.get(item.source)
-        member_id = _upsert_member(session, item, now) if item.status == Status.ACCEPTED else None
+        member_id = upsert_member(session, item, now) if item.status == Status.ACCEPTED else None
         session.add(DeclarationRow(
             message_pk=message_pk, position=position, source=item.source[:300],
             fields=dict(item.fields), problems=list(source.problems) if source else [],
@@ -359,7 +378,7 @@ def _store_error(session: Session, pipeline: Pipeline, message_pk: int,
     return Outcome(message_pk, str(Status.NEEDS_REVIEW), tuple(reasons))
 
 
-def _upsert_member(session: Session, item: DeclarationDecision, now: datetime) -> int:
+def upsert_member(session: Session, item: DeclarationDecision, now: datetime) -> int:
     fields = dict(item.fields)
     email = str(fields.get("email", "")).lower()
     member = session.scalars(
@@ -416,7 +435,8 @@ def _add_reply(session: Session, pipeline: Pipeline, row: Message, kind: str, re
                       next_attempt_at=now, created_at=now))
 
 
-def queue_review_reply(session: Session, pipeline: Pipeline, row: Message, text: str) -> None:
+def queue_review_reply(session: Session, pipeline: Pipeline, row: Message, text: str,
+                       kind: str) -> None:
     """The reply to a coordinator's decision (intake review approve/reject)."""
     raw = session.get(RawRow, row.sha256) if row.sha256 else None
     view = read_message(raw.data if raw else b"")
@@ -427,28 +447,36 @@ def queue_review_reply(session: Session, pipeline: Pipeline, row: Message, text:
     message_id = our_message_id(uuid.uuid4().hex, pipeline.sender.domain)
     reply = compose(view, [text], recipient=recipient, sender=pipeline.sender,
                     message_id=message_id, date=now, templates=pipeline.templates)
-    _add_reply(session, pipeline, row, "review", recipient, str(reply["Subject"]), message_id,
+    _add_reply(session, pipeline, row, kind, recipient, str(reply["Subject"]), message_id,
                reply.as_bytes(policy=policy.SMTP), now)
 
 
 # --- the cycle ------------------------------------------------------------------------------
 
 
-def process_pending(pipeline: Pipeline, report: CycleReport | None = None) -> None:
+def process_pending(pipeline: Pipeline, report: CycleReport | None = None,
+                    should_stop: Callable[[], bool] = lambda: False) -> None:
     """Decide messages a crash left "received" (their raw bytes were kept)."""
     with pipeline.sessions() as session:
         pending = session.scalars(
             select(Message.id).where(Message.status == "received").order_by(Message.id)
         ).all()
     for message_pk in pending:
+        if should_stop():
+            return
         outcome = process(pipeline, message_pk)
         if outcome and report:
             report.count(outcome.status)
 
 
 def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
-                 processed_folder: str = "", report: CycleReport | None = None) -> CycleReport:
-    """Fetch, keep and decide every new message of the open mailbox."""
+                 processed_folder: str = "", report: CycleReport | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
+    """Fetch, keep and decide every new message of the open mailbox.
+
+    `should_stop` is asked between messages: a worker told to stop finishes the message in
+    hand, commits it, and leaves the rest for the next start.
+    """
     report = report or CycleReport()
     folder = mailbox.settings.folder
     with pipeline.sessions() as session:
@@ -467,8 +495,12 @@ def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
     limit = pipeline.limits.max_message_bytes
     for start in range(0, len(uids), batch_size):
         batch = uids[start:start + batch_size]
+        if should_stop():
+            break
         for raw in mailbox.fetch(batch, limit, skip_before=pipeline.campaign.opens):
             _take(pipeline, folder, raw, report)
+            if should_stop():
+                break
     if processed_folder:
         report.moved += _move_applications(pipeline, mailbox, processed_folder)
     return report
@@ -512,7 +544,8 @@ def _move_applications(pipeline: Pipeline, mailbox: Mailbox, target: str) -> int
 
 def poll_once(pipeline: Pipeline, open_mailbox: Callable[[], Mailbox],
               smtp: SmtpConnection | None, *, batch_size: int = 50,
-              processed_folder: str = "") -> CycleReport:
+              processed_folder: str = "",
+              should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
     """One cycle: leftovers, new mail, then the outbox.
 
     An unreachable mailbox does not stop the outbox from sending what is queued; it is
@@ -520,10 +553,10 @@ def poll_once(pipeline: Pipeline, open_mailbox: Callable[[], Mailbox],
     """
     started = time.monotonic()
     report = CycleReport()
-    process_pending(pipeline, report)
+    process_pending(pipeline, report, should_stop)
     try:
         with open_mailbox() as mailbox:
-            poll_mailbox(pipeline, mailbox, batch_size, processed_folder, report)
+            poll_mailbox(pipeline, mailbox, batch_size, processed_folder, report, should_stop)
     except ServerUnreachable as error:
         report.imap_error = str(error)
     if smtp is not None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -142,30 +142,33 @@ class Mailbox:
             return
         try:
             meta = self.client.fetch(uids, ["INTERNALDATE", "RFC822.SIZE"])
-            early = {uid for uid in uids if uid in meta and skip_before is not None
-                     and _aware(meta[uid].get(b"INTERNALDATE")) < skip_before}
-            small = [uid for uid in uids if uid in meta and uid not in early
-                     and meta[uid][b"RFC822.SIZE"] <= max_bytes]
-            large = [uid for uid in uids if uid in meta and uid not in early
-                     and uid not in small]
-            bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
-            heads = self.client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
         except (OSError, IMAPClientError) as error:
             raise ServerUnreachable(f"{self.where}: FETCH failed: {_describe(error)}") from None
-        for uid in uids:
-            if uid not in meta:
-                continue
-            internaldate = _aware(meta[uid].get(b"INTERNALDATE"))
-            size = int(meta[uid][b"RFC822.SIZE"])
-            if uid in early:
-                yield RawMessage(uid, self.uidvalidity, internaldate, size, None)
-            elif uid in bodies and b"BODY[]" in bodies[uid]:
-                body = bytes(bodies[uid][b"BODY[]"])
-                yield RawMessage(uid, self.uidvalidity, internaldate, size, body)
-            elif uid in heads:
-                header = bytes(heads[uid].get(b"BODY[HEADER]", b""))
-                yield RawMessage(uid, self.uidvalidity, internaldate, size, None, header)
-            # else: the body went missing between the two FETCHes; next cycle tries again.
+        present = [uid for uid in uids if uid in meta]
+        early = {uid for uid in present if skip_before is not None
+                 and _aware(meta[uid].get(b"INTERNALDATE")) < skip_before}
+        for group in _groups(present, lambda uid: int(meta[uid][b"RFC822.SIZE"])):
+            small = [uid for uid in group if uid not in early
+                     and meta[uid][b"RFC822.SIZE"] <= max_bytes]
+            large = [uid for uid in group if uid not in early and uid not in small]
+            try:
+                bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+                heads = self.client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+            except (OSError, IMAPClientError) as error:
+                raise ServerUnreachable(
+                    f"{self.where}: FETCH failed: {_describe(error)}") from None
+            for uid in group:
+                internaldate = _aware(meta[uid].get(b"INTERNALDATE"))
+                size = int(meta[uid][b"RFC822.SIZE"])
+                if uid in early:
+                    yield RawMessage(uid, self.uidvalidity, internaldate, size, None)
+                elif uid in bodies and b"BODY[]" in bodies[uid]:
+                    body = bytes(bodies[uid][b"BODY[]"])
+                    yield RawMessage(uid, self.uidvalidity, internaldate, size, body)
+                elif uid in heads:
+                    header = bytes(heads[uid].get(b"BODY[HEADER]", b""))
+                    yield RawMessage(uid, self.uidvalidity, internaldate, size, None, header)
+                # else: the body went missing between the two FETCHes; next cycle tries again.
 
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these UIDs, and only these, to `folder` (created if missing).
@@ -193,6 +196,24 @@ class Mailbox:
         except (OSError, IMAPClientError) as error:
             raise ServerUnreachable(f"{self.where}: moving to {folder!r} failed: "
                                     f"{_describe(error)}") from None
+
+
+# Bodies are fetched in groups of at most this many bytes, so memory stays flat however
+# large the batch, and a cut connection costs at most one group.
+GROUP_BYTES = 8 * 2**20
+
+
+def _groups(uids: Sequence[int], size: Callable[[int], int]) -> Iterator[list[int]]:
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        if group and total + size(uid) > GROUP_BYTES:
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size(uid)
+    if group:
+        yield group
 
 
 def _aware(value: Any) -> datetime:

@@ -199,7 +199,9 @@ def send_pending(
         try:
             connection.send(sender, recipient, data)
         except ServerUnreachable as error:
-            _finish(sessions, reply_id, "pending", str(error), moment + backoff(attempts))
+            # Not this reply's fault: no attempt is counted and no backoff applied (the
+            # worker backs off from the outage as a whole).
+            _finish(sessions, reply_id, "pending", str(error), moment, attempts=attempts - 1)
             report.unreachable = str(error)
             report.retry += 1
             break
@@ -221,10 +223,13 @@ def send_pending(
 
 
 def _finish(sessions: sessionmaker[Session], reply_id: int, state: str, error: str | None,
-            next_at: datetime, sent_at: datetime | None = None) -> None:
+            next_at: datetime, sent_at: datetime | None = None,
+            attempts: int | None = None) -> None:
     with sessions.begin() as session:
         values: dict[str, object] = {"state": state, "last_error": error,
                                      "next_attempt_at": next_at, "claimed_by": None}
+        if attempts is not None:
+            values["attempts"] = attempts
         if sent_at is not None:
             values["sent_at"] = sent_at
         session.execute(update(Reply).where(Reply.id == reply_id).values(**values))

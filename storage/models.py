@@ -168,9 +168,9 @@ class Member(Base):
 class Reply(Base):
     """The reply outbox: composed and stored (with our Message-ID) before any SMTP attempt.
 
-    `kind` is "auto" for the answer to a received message and "review" for the answer to a
-    coordinator's decision; (message, kind) is unique, which is what makes "answered at most
-    once" a database constraint rather than a hope.
+    `kind` is "auto" for the answer to a received message and "review:<declaration id>" for
+    the answer to a coordinator's decision; (message, kind) is unique, which is what makes
+    "answered at most once" a database constraint rather than a hope.
     """
 
     __tablename__ = "replies"
@@ -181,7 +181,7 @@ class Reply(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20), default="auto")
+    kind: Mapped[str] = mapped_column(String(40), default="auto")  # auto | review:<decl id>
     recipient: Mapped[str] = mapped_column(String(320), index=True)
     subject: Mapped[str] = mapped_column(Text)
     our_message_id: Mapped[str] = mapped_column(String(300), unique=True)
@@ -198,11 +198,16 @@ class Reply(Base):
 
 
 class DigestSent(Base):
+    """One digest per day of the campaign's zone: `sending` is written before SMTP, `sent`
+    after, so a crash in between is recognised and the day is sent again, not skipped."""
+
     __tablename__ = "digests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[str] = mapped_column(String(10), unique=True)  # YYYY-MM-DD, campaign zone
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="sending")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    sent_at: Mapped[datetime | None]
     recipients: Mapped[list[str]] = mapped_column(default=list)
 
 
@@ -215,13 +220,3 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text, default="")
-
-
-class WorkerLock(Base):
-    """One `intake run` per database on SQLite (PostgreSQL uses an advisory lock)."""
-
-    __tablename__ = "worker_lock"
-
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)

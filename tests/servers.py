@@ -7,12 +7,14 @@ mailboxes never leak between tests.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +159,58 @@ class Dovecot:
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         time.sleep(0.2)
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback that forwards to a server and, while `cut_after` is set, cuts
+    each connection after that many bytes from the server: a network drop mid-transfer."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.cut_after: int | None = None
+        self.cuts = 0
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            _Pipe(self, client, socket.create_connection(self.target), self.cut_after)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+class _Pipe:
+    def __init__(self, proxy: CuttingProxy, client: socket.socket, server: socket.socket,
+                 budget: int | None) -> None:
+        self.proxy, self.client, self.server, self.budget = proxy, client, server, budget
+        threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if counted and self.budget is not None:
+                    if len(data) >= self.budget:
+                        sink.sendall(data[: self.budget])
+                        self.proxy.cuts += 1
+                        break
+                    self.budget -= len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (self.client, self.server):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()

@@ -28,7 +28,9 @@ def upgrade() -> None:
         "digests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("message_id", sa.String(length=300), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recipients", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digests")),
         sa.UniqueConstraint("day", name=op.f("uq_digests_day")),
@@ -64,13 +66,6 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_raw_messages")),
-    )
-    op.create_table(
-        "worker_lock",
-        sa.Column("name", sa.String(length=50), nullable=False),
-        sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_lock")),
     )
     op.create_table(
         "messages",
@@ -141,7 +136,7 @@ def upgrade() -> None:
         "replies",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_pk", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("recipient", sa.String(length=320), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("our_message_id", sa.String(length=300), nullable=False),
@@ -188,7 +183,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_messages_decided_at"))
 
     op.drop_table("messages")
-    op.drop_table("worker_lock")
     op.drop_table("raw_messages")
     op.drop_table("members")
     op.drop_table("mailbox_state")
