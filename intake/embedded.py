@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -122,14 +122,20 @@ class SinkHandler:
     fail_with: str | None = None
     fail_count: int = 0
     received: threading.Condition = field(default_factory=threading.Condition)
+    # Called with each accepted envelope (the demo uses it to deliver mail addressed to the
+    # coordinator into the embedded mailbox, so any mail client can "apply").
+    on_message: Callable[[Envelope], None] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.fail_with and self.fail_count != 0:
             self.fail_count -= 1
             return self.fail_with
         data: bytes = envelope.original_content or envelope.content
+        kept = Envelope(envelope.mail_from, list(envelope.rcpt_tos), data)
+        if self.on_message is not None:
+            self.on_message(kept)
         with self.received:
-            self.envelopes.append(Envelope(envelope.mail_from, list(envelope.rcpt_tos), data))
+            self.envelopes.append(kept)
             if self.save_dir:
                 self.save_dir.mkdir(parents=True, exist_ok=True)
                 (self.save_dir / f"{len(self.envelopes):03d}.eml").write_bytes(data)
