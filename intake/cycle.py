@@ -25,6 +25,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -101,6 +102,7 @@ class Pipeline:
     limits: LimitSettings
     max_replies_per_day: int
     now: Callable[[], datetime]
+    parse_workers: int = 2  # messages parsed at once (the sandbox's worker processes)
 
 
 @dataclass
@@ -251,16 +253,31 @@ class Outcome:
     reasons: tuple[str, ...]
 
 
+Prepared = tuple[MessageView, list[Declaration]]
+
+
+def prepare(pipeline: Pipeline, data: bytes,
+            oversized: tuple[bytes, int] | None = None) -> Prepared:
+    """Read a message and find its declarations: the slow, pure half of deciding, which
+    the cycle runs for several messages at once."""
+    if oversized:
+        return oversized_view(oversized[0], oversized[1], pipeline.limits.max_message_bytes)
+    view = read_message(data)
+    return view, declarations_in(view, pipeline.parse)
+
+
 def process(pipeline: Pipeline, message_pk: int, data: bytes | None = None,
-            oversized: tuple[bytes, int] | None = None) -> Outcome | None:
+            oversized: tuple[bytes, int] | None = None,
+            prepared: Future[Prepared] | None = None) -> Outcome | None:
     """Decide one received message and store the outcome; None if another process did.
 
-    A unique-constraint race with a concurrent process (the same new member from two
-    messages at once) is retried once with fresh facts.
+    `prepared`, when given, is the message already read and parsed (or the error that
+    reading it raised). A unique-constraint race with a concurrent process (the same new
+    member from two messages at once) is retried once with fresh facts.
     """
     for attempt in (1, 2):
         try:
-            return _process(pipeline, message_pk, data, oversized)
+            return _process(pipeline, message_pk, data, oversized, prepared)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -269,29 +286,25 @@ def process(pipeline: Pipeline, message_pk: int, data: bytes | None = None,
 
 
 def _process(pipeline: Pipeline, message_pk: int, data: bytes | None,
-             oversized: tuple[bytes, int] | None) -> Outcome | None:
-    if data is None:
-        with pipeline.sessions() as session:
-            row = session.get_one(Message, message_pk)
-            if row.status != "received":
-                return None
+             oversized: tuple[bytes, int] | None,
+             prepared: Future[Prepared] | None) -> Outcome | None:
+    with pipeline.sessions() as session:
+        row = session.get_one(Message, message_pk)
+        if row.status != "received":
+            return None
+        received_at = row.received_at
+        if data is None and prepared is None:
             raw = session.get(RawRow, row.sha256) if row.sha256 else None
             data = raw.data if raw else b""
-            received_at = row.received_at
             if row.size > pipeline.limits.max_message_bytes:
                 oversized = (data, row.size)
-    else:
-        with pipeline.sessions() as session:
-            received_at = session.get_one(Message, message_pk).received_at
 
     view: MessageView | None = None
     try:
-        if oversized:
-            view, declarations = oversized_view(oversized[0], oversized[1],
-                                                pipeline.limits.max_message_bytes)
+        if prepared is not None:
+            view, declarations = prepared.result()
         else:
-            view = read_message(data)
-            declarations = declarations_in(view, pipeline.parse)
+            view, declarations = prepare(pipeline, data or b"", oversized)
         emails = {str(d.fields["email"]).lower() for d in declarations
                   if isinstance(d.fields.get("email"), str) and d.fields["email"]}
         with pipeline.sessions() as session:
@@ -305,6 +318,8 @@ def _process(pipeline: Pipeline, message_pk: int, data: bytes | None,
     except Exception:
         error = traceback.format_exc()
         log.error("message %s: unexpected error, kept for review:\n%s", message_pk, error)
+        if view is None and data is not None:
+            view = read_message(data)
         with pipeline.sessions.begin() as session:
             outcome = _store_error(session, pipeline, message_pk, view, error)
     if outcome is not None:
@@ -493,36 +508,114 @@ def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
             Message.uid.in_(uids))).all()) if uids else set()
     uids = [uid for uid in uids if uid not in known]
     limit = pipeline.limits.max_message_bytes
-    for start in range(0, len(uids), batch_size):
-        batch = uids[start:start + batch_size]
-        if should_stop():
-            break
-        for raw in mailbox.fetch(batch, limit, skip_before=pipeline.campaign.opens):
-            _take(pipeline, folder, raw, report)
+    with ThreadPoolExecutor(max_workers=pipeline.parse_workers,
+                            thread_name_prefix="parse") as pool:
+        for start in range(0, len(uids), batch_size):
             if should_stop():
                 break
-    if processed_folder:
+            batch = uids[start:start + batch_size]
+            for group in mailbox.fetch_groups(batch, limit, skip_before=pipeline.campaign.opens):
+                _take_group(pipeline, folder, group, report, pool, should_stop)
+                if should_stop():
+                    break
+    if processed_folder and not should_stop():
         report.moved += _move_applications(pipeline, mailbox, processed_folder)
     return report
 
 
-def _take(pipeline: Pipeline, folder: str, raw: RawMessage, report: CycleReport) -> None:
-    if too_early(raw.internaldate, pipeline.campaign):
-        with pipeline.sessions.begin() as session:
+@dataclass(frozen=True)
+class _Received:
+    message_pk: int
+    raw: RawMessage
+    view: MessageView
+
+
+def _take_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
+                report: CycleReport, pool: ThreadPoolExecutor,
+                should_stop: Callable[[], bool]) -> None:
+    """Keep a fetched group (one commit), parse its messages concurrently in the sandbox's
+    workers, then decide and store each in UID order."""
+    received = _receive_group(pipeline, folder, group, report)
+    if received:
+        crash_point("raw_kept")
+    futures = [pool.submit(_prepare_viewed, pipeline, item.view, item.raw)
+               for item in received]
+    try:
+        for item, future in zip(received, futures, strict=True):
+            if should_stop():
+                return  # kept as "received": decided on the next start
+            outcome = process(pipeline, item.message_pk, item.raw.raw, prepared=future)
+            if outcome:
+                report.count(outcome.status)
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _prepare_viewed(pipeline: Pipeline, view: MessageView, raw: RawMessage) -> Prepared:
+    if raw.raw is None:
+        return oversized_view(raw.headers, raw.size, pipeline.limits.max_message_bytes)
+    return view, declarations_in(view, pipeline.parse)
+
+
+def _receive_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
+                   report: CycleReport) -> list[_Received]:
+    """Keep every message of the group and advance the checkpoint past it, in one
+    transaction; a conflict with a concurrent process falls back to one at a time."""
+    try:
+        return _record_group(pipeline, folder, group, report)
+    except IntegrityError:
+        received: list[_Received] = []
+        for raw in group:
+            if too_early(raw.internaldate, pipeline.campaign):
+                report.skipped_early += 1
+                continue
+            data = raw.raw if raw.raw is not None else raw.headers
+            message_pk = receive(pipeline, mailbox=folder, uidvalidity=raw.uidvalidity,
+                                 uid=raw.uid, received_at=raw.internaldate, size=raw.size,
+                                 data=data)
+            if message_pk is None:
+                report.duplicates += 1
+            else:
+                report.new += 1
+                received.append(_Received(message_pk, raw, read_message(data)))
+        if group:
+            with pipeline.sessions.begin() as session:
+                _advance(session, folder, group[-1].uidvalidity, group[-1].uid)
+        return received
+
+
+def _record_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
+                  report: CycleReport) -> list[_Received]:
+    pending: list[tuple[RawMessage, MessageView, Message]] = []
+    early = duplicates = 0
+    with pipeline.sessions.begin() as session:
+        for raw in group:
             _advance(session, folder, raw.uidvalidity, raw.uid)
-        report.skipped_early += 1
-        return
-    data = raw.raw if raw.raw is not None else raw.headers
-    message_pk = receive(pipeline, mailbox=folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
-                         received_at=raw.internaldate, size=raw.size, data=data)
-    if message_pk is None:
-        report.duplicates += 1
-        return
-    report.new += 1
-    oversized = (raw.headers, raw.size) if raw.raw is None else None
-    outcome = process(pipeline, message_pk, raw.raw, oversized)
-    if outcome:
-        report.count(outcome.status)
+            if too_early(raw.internaldate, pipeline.campaign):
+                early += 1
+                continue
+            data = raw.raw if raw.raw is not None else raw.headers
+            view = read_message(data)
+            digest = _sha256(data)
+            if _already_have(session, view.message_id, digest):
+                duplicates += 1
+                continue
+            if session.get(RawRow, digest) is None:
+                session.add(RawRow(sha256=digest, size=len(data), data=data))
+            row = Message(
+                mailbox=folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
+                message_id=view.message_id, sender=view.sender[:320], subject=view.subject,
+                received_at=raw.internaldate, size=raw.size, sha256=digest,
+                status="received", reasons=[],
+            )
+            session.add(row)
+            session.flush()
+            pending.append((raw, view, row))
+    report.skipped_early += early
+    report.duplicates += duplicates
+    report.new += len(pending)
+    return [_Received(row.id, raw, view) for raw, view, row in pending]
 
 
 def _move_applications(pipeline: Pipeline, mailbox: Mailbox, target: str) -> int:

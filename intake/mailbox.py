@@ -131,7 +131,14 @@ class Mailbox:
 
     def fetch(self, uids: Sequence[int], max_bytes: int,
               skip_before: datetime | None = None) -> Iterator[RawMessage]:
-        """The messages of `uids` that the server still has, in UID order.
+        """fetch_groups, one message at a time."""
+        for group in self.fetch_groups(uids, max_bytes, skip_before):
+            yield from group
+
+    def fetch_groups(self, uids: Sequence[int], max_bytes: int,
+                     skip_before: datetime | None = None) -> Iterator[list[RawMessage]]:
+        """The messages of `uids` that the server still has, in UID order, in groups of at
+        most GROUP_BYTES of bodies (one FETCH each).
 
         Sizes and receive times come first, so a message over `max_bytes` is never
         downloaded (only its header block is), and one received before `skip_before` is
@@ -157,18 +164,21 @@ class Mailbox:
             except (OSError, IMAPClientError) as error:
                 raise ServerUnreachable(
                     f"{self.where}: FETCH failed: {_describe(error)}") from None
+            fetched: list[RawMessage] = []
             for uid in group:
                 internaldate = _aware(meta[uid].get(b"INTERNALDATE"))
                 size = int(meta[uid][b"RFC822.SIZE"])
                 if uid in early:
-                    yield RawMessage(uid, self.uidvalidity, internaldate, size, None)
+                    fetched.append(RawMessage(uid, self.uidvalidity, internaldate, size, None))
                 elif uid in bodies and b"BODY[]" in bodies[uid]:
                     body = bytes(bodies[uid][b"BODY[]"])
-                    yield RawMessage(uid, self.uidvalidity, internaldate, size, body)
+                    fetched.append(RawMessage(uid, self.uidvalidity, internaldate, size, body))
                 elif uid in heads:
                     header = bytes(heads[uid].get(b"BODY[HEADER]", b""))
-                    yield RawMessage(uid, self.uidvalidity, internaldate, size, None, header)
+                    fetched.append(
+                        RawMessage(uid, self.uidvalidity, internaldate, size, None, header))
                 # else: the body went missing between the two FETCHes; next cycle tries again.
+            yield fetched
 
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these UIDs, and only these, to `folder` (created if missing).

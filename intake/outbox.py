@@ -23,7 +23,7 @@ import os
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,8 +91,12 @@ class SmtpConnection:
         try:
             smtp: smtplib.SMTP
             if settings.security == "ssl":
-                smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                        context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(
+                    settings.host,
+                    settings.port,
+                    timeout=settings.timeout,
+                    context=ssl.create_default_context(),
+                )
             else:
                 smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
                 if settings.security == "starttls":
@@ -100,8 +104,10 @@ class SmtpConnection:
             if settings.username:
                 smtp.login(settings.username, settings.password.resolve())
         except smtplib.SMTPAuthenticationError as error:
-            raise ServerUnreachable(f"{self.where}: login as {settings.username!r} refused: "
-                                    f"{error.smtp_code} {_text(error.smtp_error)}") from None
+            raise ServerUnreachable(
+                f"{self.where}: login as {settings.username!r} refused: "
+                f"{error.smtp_code} {_text(error.smtp_error)}"
+            ) from None
         except (OSError, smtplib.SMTPException) as error:
             raise ServerUnreachable(f"{self.where}: {_describe(error)}") from None
         self._smtp = smtp
@@ -168,13 +174,37 @@ def send_pending(
     with `unreachable` set, so the caller can log the outage once.
     """
     report = OutboxReport()
+    after = 0
+    while report.unreachable is None:
+        with sessions() as session:
+            candidates = [
+                (row.id, row.state, row.claimed_by, row.next_attempt_at)
+                for row in session.execute(
+                    select(Reply.id, Reply.state, Reply.claimed_by, Reply.next_attempt_at)
+                    .where(
+                        or_(Reply.state == "pending", Reply.state == "sending"), Reply.id > after
+                    )
+                    .order_by(Reply.id)
+                    .limit(limit)
+                )
+            ]
+        if not candidates:
+            break
+        after = candidates[-1][0]
+        _send_some(sessions, connection, candidates, report, now=now, lease=lease)
+    return report
+
+
+def _send_some(
+    sessions: sessionmaker[Session],
+    connection: SmtpConnection,
+    candidates: Sequence[tuple[int, str, str | None, datetime]],
+    report: OutboxReport,
+    *,
+    now: Callable[[], datetime],
+    lease: timedelta,
+) -> None:
     me = claimant()
-    with sessions() as session:
-        candidates = session.execute(
-            select(Reply.id, Reply.state, Reply.claimed_by, Reply.next_attempt_at)
-            .where(or_(Reply.state == "pending", Reply.state == "sending"))
-            .order_by(Reply.id).limit(limit)
-        ).all()
     for reply_id, state, claimed_by, next_at in candidates:
         moment = now()
         if state == "pending" and next_at > moment:
@@ -184,17 +214,23 @@ def send_pending(
         with sessions.begin() as session:
             claimed = session.execute(  # type: ignore[attr-defined]
                 update(Reply)
-                .where(Reply.id == reply_id, Reply.state == state,
-                       Reply.next_attempt_at == next_at)
-                .values(state="sending", claimed_by=me, attempts=Reply.attempts + 1,
-                        next_attempt_at=moment + lease)
+                .where(Reply.id == reply_id, Reply.state == state, Reply.next_attempt_at == next_at)
+                .values(
+                    state="sending",
+                    claimed_by=me,
+                    attempts=Reply.attempts + 1,
+                    next_attempt_at=moment + lease,
+                )
             ).rowcount
         if claimed != 1:
             continue  # another process took it
         with sessions() as session:
             reply = session.get_one(Reply, reply_id)
             sender, recipient, data, attempts = (
-                connection.settings.from_address, reply.recipient, reply.data, reply.attempts
+                connection.settings.from_address,
+                reply.recipient,
+                reply.data,
+                reply.attempts,
             )
         try:
             connection.send(sender, recipient, data)
@@ -212,22 +248,30 @@ def send_pending(
                 report.failed += 1
                 log.warning("reply %s to %s failed: %s", reply_id, recipient, _describe(error))
             else:
-                _finish(sessions, reply_id, "pending", _describe(error),
-                        moment + backoff(attempts))
+                _finish(sessions, reply_id, "pending", _describe(error), moment + backoff(attempts))
                 report.retry += 1
             continue
         crash_point("smtp_accepted")
         _finish(sessions, reply_id, "sent", None, moment, sent_at=now())
         report.sent += 1
-    return report
 
 
-def _finish(sessions: sessionmaker[Session], reply_id: int, state: str, error: str | None,
-            next_at: datetime, sent_at: datetime | None = None,
-            attempts: int | None = None) -> None:
+def _finish(
+    sessions: sessionmaker[Session],
+    reply_id: int,
+    state: str,
+    error: str | None,
+    next_at: datetime,
+    sent_at: datetime | None = None,
+    attempts: int | None = None,
+) -> None:
     with sessions.begin() as session:
-        values: dict[str, object] = {"state": state, "last_error": error,
-                                     "next_attempt_at": next_at, "claimed_by": None}
+        values: dict[str, object] = {
+            "state": state,
+            "last_error": error,
+            "next_attempt_at": next_at,
+            "claimed_by": None,
+        }
         if attempts is not None:
             values["attempts"] = attempts
         if sent_at is not None:
