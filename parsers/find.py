@@ -1,0 +1,66 @@
+"""All declarations of one message: every attachment, then the body, without duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from parsers.body import parse_body
+from parsers.document import parse_document
+from parsers.model import UNREADABLE_ATTACHMENT, Declaration
+from parsers.text import normalize
+
+Parse = Callable[[bytes, str | None], list[Declaration]]
+
+
+def find_declarations(
+    body_text: str,
+    attachments: Sequence[tuple[str | None, bytes]],
+    parse: Parse = parse_document,
+) -> list[Declaration]:
+    """Declarations in attachment order, the body's last, each person once.
+
+    `parse` reads one attachment; the pipeline injects the sandboxed one. The same
+    declaration sent twice (as DOCX and as its PDF, or retyped in the body) is one person:
+    declarations with the same normalised e-mail and full name are merged into the one with
+    the fewest problems, then the most fields, kept in the place of the first. A body that
+    only names the declaration (its title and no field) is dropped when an attachment holds
+    one. Unreadable attachments are always kept: they are reasons for review.
+    """
+    found: list[Declaration] = []
+    for filename, data in attachments:
+        found.extend(parse(data, filename))
+    body = parse_body(body_text)
+    if body is not None:
+        empty = not any(value for name, value in body.fields.items() if name != "consent")
+        readable = any(UNREADABLE_ATTACHMENT not in d.problems for d in found)
+        if not (empty and readable):
+            found.append(body)
+    return _unique(found)
+
+
+def _identity(declaration: Declaration) -> tuple[str, str] | None:
+    email = declaration.fields.get("email")
+    name = declaration.fields.get("full_name")
+    if isinstance(email, str) and isinstance(name, str) and email and name:
+        return normalize(email), normalize(name)
+    return None
+
+
+def _better(candidate: Declaration, kept: Declaration) -> bool:
+    return (len(candidate.problems), -len(candidate.fields)) < (
+        len(kept.problems), -len(kept.fields))
+
+
+def _unique(declarations: list[Declaration]) -> list[Declaration]:
+    result: list[Declaration] = []
+    slot: dict[tuple[str, str], int] = {}
+    for declaration in declarations:
+        identity = _identity(declaration)
+        if identity is None:
+            result.append(declaration)
+        elif identity not in slot:
+            slot[identity] = len(result)
+            result.append(declaration)
+        elif _better(declaration, result[slot[identity]]):
+            result[slot[identity]] = declaration
+    return result
