@@ -34,12 +34,20 @@ class Database:
     revision: str
 
 
-def open_database(settings: Settings) -> Database:
-    """An engine on `database.url`, with the schema brought up to date."""
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    """An engine on `database.url`, with the schema brought up to date unless told not
+    to (the worker takes its lock first, so that two starting workers never migrate at
+    once)."""
     try:
         engine = make_engine(settings.database_url)
     except DatabaseUrlError as error:
         raise ConfigError(f"{settings.source}: [database] url: {error}") from None
+    database = Database(engine, session_factory(engine), "")
+    return migrate_database(database) if migrate else database
+
+
+def migrate_database(database: Database) -> Database:
+    engine = database.engine
     try:
         revision = upgrade(engine)
     except (OperationalError, DBAPIError) as error:
@@ -47,7 +55,7 @@ def open_database(settings: Settings) -> Database:
         raise ServerUnreachable(
             f"database {engine.url.render_as_string(hide_password=True)}: {reason}"
         ) from None
-    return Database(engine, session_factory(engine), revision)
+    return Database(engine, database.sessions, revision)
 
 
 def our_domain(settings: Settings) -> str:

@@ -219,9 +219,12 @@ def _cmd_forms(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from intake.bootstrap import (
         build_pipeline,
         mailbox_opener,
+        migrate_database,
         open_database,
         sandbox_for,
         smtp_connection,
@@ -233,10 +236,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     opener = mailbox_opener(settings, writable=bool(settings.mailbox.processed_folder))
     smtp_connection(settings)  # fails now, naming the key, if [smtp] is not configured
-    database = open_database(settings)
-    lock = acquire_worker_lock(database.engine)
+    database = open_database(settings, migrate=False)
+    try:
+        lock = acquire_worker_lock(database.engine)
+    except (OSError, SQLAlchemyError) as error:
+        raise ServerUnreachable(f"database: {str(error).splitlines()[0]}") from None
     if isinstance(lock, str):
         raise IntakeError(f"not starting: {lock}")
+    database = migrate_database(database)
     if not args.verbose:
         logging.getLogger("intake").setLevel(logging.INFO)
     try:

@@ -185,10 +185,11 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def due_days(now: datetime, zone: ZoneInfo, at: time, sent: Sequence[str],
-             catch_up: int = CATCH_UP_DAYS) -> list[date]:
+             catch_up: int = CATCH_UP_DAYS, first_day: date | None = None) -> list[date]:
     """The days whose digest is due at `now` and not yet sent, oldest first.
 
-    The digest for day D is due from `at` local time on D+1. Pure: the worker's scheduler
+    The digest for day D is due from `at` local time on D+1, for the last `catch_up` days
+    and none before `first_day`. Pure: the worker's scheduler
     only wakes us; this and the `digests` table decide, so a late wake-up, a missed one or
     two workers racing can neither skip a day nor send one twice.
     """
@@ -198,7 +199,15 @@ def due_days(now: datetime, zone: ZoneInfo, at: time, sent: Sequence[str],
         newest -= timedelta(days=1)
     done = set(sent)
     days = [newest - timedelta(days=n) for n in range(catch_up)]
-    return sorted(day for day in days if day.isoformat() not in done)
+    return sorted(day for day in days if day.isoformat() not in done
+                  and (first_day is None or day >= first_day))
+
+
+def first_day(session: Session, zone: ZoneInfo) -> date | None:
+    """The day intake first recorded a message: no digest is due for the days before it
+    (a new installation must not greet the coordinator with a week of empty digests)."""
+    first = session.scalar(select(func.min(Message.created_at)))
+    return first.astimezone(zone).date() if first else None
 
 
 def digest_data(session: Session, day: date, zone: ZoneInfo) -> DigestData:

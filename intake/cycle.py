@@ -224,7 +224,7 @@ def _record(pipeline: Pipeline, view: MessageView, digest: str, *, mailbox: str,
         row = Message(
             mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=view.message_id,
             sender=view.sender[:320], subject=view.subject, received_at=received_at, size=size,
-            sha256=digest, status="received", reasons=[],
+            sha256=digest, status="received", reasons=[], created_at=pipeline.now(),
         )
         session.add(row)
         session.flush()
@@ -515,7 +515,7 @@ def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
                 break
             batch = uids[start:start + batch_size]
             for group in mailbox.fetch_groups(batch, limit, skip_before=pipeline.campaign.opens):
-                _take_group(pipeline, folder, group, report, pool, should_stop)
+                _take_group(pipeline, folder, group, report, pool)
                 if should_stop():
                     break
     if processed_folder and not should_stop():
@@ -531,8 +531,7 @@ class _Received:
 
 
 def _take_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
-                report: CycleReport, pool: ThreadPoolExecutor,
-                should_stop: Callable[[], bool]) -> None:
+                report: CycleReport, pool: ThreadPoolExecutor) -> None:
     """Keep a fetched group (one commit), parse its messages concurrently in the sandbox's
     workers, then decide and store each in UID order."""
     received = _receive_group(pipeline, folder, group, report)
@@ -540,10 +539,10 @@ def _take_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
         crash_point("raw_kept")
     futures = [pool.submit(_prepare_viewed, pipeline, item.view, item.raw)
                for item in received]
+    # The group in hand is finished even when a stop is asked for (poll_mailbox stops
+    # between groups): it is small, and no message is left half-processed.
     try:
         for item, future in zip(received, futures, strict=True):
-            if should_stop():
-                return  # kept as "received": decided on the next start
             outcome = process(pipeline, item.message_pk, item.raw.raw, prepared=future)
             if outcome:
                 report.count(outcome.status)
@@ -607,7 +606,7 @@ def _record_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
                 mailbox=folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
                 message_id=view.message_id, sender=view.sender[:320], subject=view.subject,
                 received_at=raw.internaldate, size=raw.size, sha256=digest,
-                status="received", reasons=[],
+                status="received", reasons=[], created_at=pipeline.now(),
             )
             session.add(row)
             session.flush()

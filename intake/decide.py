@@ -391,7 +391,7 @@ def _missing(draft: _Draft) -> None:
     email = _text(draft.fields, "email")
     if email and not _looks_like_address(email):
         codes.append(MISSING + "email")
-        draft.notes.append(f"'{email}' is not an e-mail address")
+        draft.notes.append(f"»{email}« ni veljaven e-naslov")
     for code in dict.fromkeys(codes):
         if code[len(MISSING):] not in derived:
             draft.reasons.append(code)
@@ -426,14 +426,15 @@ def _not_eligible(draft: _Draft) -> None:
         return  # the organisation is itself a municipality
     why = None
     if _COMPANY.search(organization):
-        why = "a company"
+        why = "gospodarska družba"
     elif _STATE.search(organization):
-        why = "a state body"
+        why = "državni organ"
     elif _MEDIA.search(organization) and not _PUBLIC_INSTITUTION.search(organization):
-        why = "a media outlet"
+        why = "medij"
     if why:
         draft.reasons.append(NOT_ELIGIBLE)
-        draft.notes.append(f"'{_text(draft.fields, 'organization')}' is {why}")
+        # Words for the coordinator, who reads them in the Slovenian digest.
+        draft.notes.append(f"»{_text(draft.fields, 'organization')}« je {why}")
 
 
 def _unknown_municipality(draft: _Draft) -> None:
@@ -468,7 +469,7 @@ def _updated(draft: _Draft) -> None:
         draft.reasons.append(UPDATED)
     elif draft.duplicate_in_message:
         draft.reasons.append(UPDATED)
-        draft.notes.append(f"replaces an earlier declaration for {email} in this message")
+        draft.notes.append(f"nadomesti prejšnjo izjavo za {email} v istem sporočilu")
 
 
 DECLARATION_RULES: tuple[DeclarationRule, ...] = (

@@ -166,7 +166,7 @@ def send_pending(
     *,
     now: Callable[[], datetime],
     lease: timedelta = timedelta(minutes=10),
-    limit: int = 500,
+    limit: int = 50,
 ) -> OutboxReport:
     """Send every reply that is due; never raises for an SMTP problem.
 
@@ -204,26 +204,9 @@ def _send_some(
     now: Callable[[], datetime],
     lease: timedelta,
 ) -> None:
-    me = claimant()
-    for reply_id, state, claimed_by, next_at in candidates:
-        moment = now()
-        if state == "pending" and next_at > moment:
-            continue
-        if state == "sending" and not (next_at <= moment or _claimant_dead(claimed_by)):
-            continue
-        with sessions.begin() as session:
-            claimed = session.execute(  # type: ignore[attr-defined]
-                update(Reply)
-                .where(Reply.id == reply_id, Reply.state == state, Reply.next_attempt_at == next_at)
-                .values(
-                    state="sending",
-                    claimed_by=me,
-                    attempts=Reply.attempts + 1,
-                    next_attempt_at=moment + lease,
-                )
-            ).rowcount
-        if claimed != 1:
-            continue  # another process took it
+    moment = now()
+    claimed = _claim(sessions, candidates, moment, lease)
+    for position, reply_id in enumerate(claimed):
         with sessions() as session:
             reply = session.get_one(Reply, reply_id)
             sender, recipient, data, attempts = (
@@ -235,12 +218,18 @@ def _send_some(
         try:
             connection.send(sender, recipient, data)
         except ServerUnreachable as error:
-            # Not this reply's fault: no attempt is counted and no backoff applied (the
+            # Not these replies' fault: no attempt is counted and no backoff applied (the
             # worker backs off from the outage as a whole).
-            _finish(sessions, reply_id, "pending", str(error), moment, attempts=attempts - 1)
+            with sessions.begin() as session:
+                session.execute(
+                    update(Reply)
+                    .where(Reply.id.in_(claimed[position:]), Reply.state == "sending")
+                    .values(state="pending", last_error=str(error), next_attempt_at=moment,
+                            claimed_by=None, attempts=Reply.attempts - 1)
+                )
             report.unreachable = str(error)
-            report.retry += 1
-            break
+            report.retry += len(claimed) - position
+            return
         except (OSError, smtplib.SMTPException) as error:
             connection.close()
             if _permanent(error) or attempts >= MAX_ATTEMPTS:
@@ -254,6 +243,37 @@ def _send_some(
         crash_point("smtp_accepted")
         _finish(sessions, reply_id, "sent", None, moment, sent_at=now())
         report.sent += 1
+
+
+def _claim(
+    sessions: sessionmaker[Session],
+    candidates: Sequence[tuple[int, str, str | None, datetime]],
+    moment: datetime,
+    lease: timedelta,
+) -> list[int]:
+    """Claim the due candidates: one conditional UPDATE each, so a row another process
+    took in the meantime is skipped, and one commit for them all."""
+    me = claimant()
+    claimed: list[int] = []
+    with sessions.begin() as session:
+        for reply_id, state, claimed_by, next_at in candidates:
+            if state == "pending" and next_at > moment:
+                continue
+            if state == "sending" and not (next_at <= moment or _claimant_dead(claimed_by)):
+                continue
+            taken = session.execute(  # type: ignore[attr-defined]
+                update(Reply)
+                .where(Reply.id == reply_id, Reply.state == state, Reply.next_attempt_at == next_at)
+                .values(
+                    state="sending",
+                    claimed_by=me,
+                    attempts=Reply.attempts + 1,
+                    next_attempt_at=moment + lease,
+                )
+            ).rowcount
+            if taken == 1:
+                claimed.append(reply_id)
+    return claimed
 
 
 def _finish(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from intake.coordinator import due_days, send_digest, sent_days
+from intake.coordinator import due_days, first_day, send_digest, sent_days
 from intake.errors import ServerUnreachable
 from jobs.poll import Worker
 
@@ -34,7 +34,10 @@ def _send_due(worker: Worker) -> None:
     try:
         with pipeline.sessions() as session:
             sent = sent_days(session)
-        for day in due_days(pipeline.now(), zone, settings.digest.at, sent):
+            since = first_day(session, zone)
+        if since is None:
+            return  # nothing was ever received: nothing to report
+        for day in due_days(pipeline.now(), zone, settings.digest.at, sent, first_day=since):
             if worker.stop.is_set():
                 return
             result = send_digest(pipeline.sessions, pipeline, worker.smtp(), day, zone,

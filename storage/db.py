@@ -56,6 +56,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Erasing a person (intake members remove) must not leave their data in freed pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -307,7 +307,7 @@ def test_two_declarations_same_address_later_wins() -> None:
     assert [(d.reasons, d.fields["job_title"]) for d in decision.declarations] == [
         ((), "prva"), (("updated",), "druga"),
     ]
-    assert "replaces an earlier declaration" in decision.declarations[1].notes[0]
+    assert "nadomesti prejšnjo izjavo" in decision.declarations[1].notes[0]
 
 
 def test_message_status_is_worst_and_reasons_union() -> None:
