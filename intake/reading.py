@@ -23,9 +23,12 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from types import MappingProxyType
 
+from mailparser.utils import parse_received
+
 MAX_FILENAME = 100
 # Deeper nesting than this is an attack or a mail loop, not a municipality's application.
 MAX_DEPTH = 30
+MAX_RECEIVED = 2000  # characters of one Received: header worth reading
 
 
 @dataclass(frozen=True)
@@ -337,9 +340,20 @@ def _parse_date(value: str | None) -> datetime | None:
 
 
 def _received_time(value: str) -> datetime | None:
-    if ";" not in value:
-        return None
-    return _parse_date(value.rsplit(";", 1)[1].strip())
+    """The time stamp of one Received: header (RFC 5321 4.4: after the last ';').
+
+    mail-parser's Received grammar splits the clauses (from, by, with, id, for, date) even
+    where a comment holds a ';'; the plain split is the fallback when it finds no date.
+    Hostile headers are cut short first, so its regular expressions stay cheap.
+    """
+    value = value[:MAX_RECEIVED]
+    try:
+        stamp = parse_received(value).get("date")
+    except Exception:  # mail-parser raises its own errors on malformed clauses
+        stamp = None
+    if not stamp and ";" in value:
+        stamp = value.rsplit(";", 1)[1]
+    return _parse_date(stamp.strip()) if stamp else None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -480,3 +480,12 @@ def test_nested_forwards_outermost_first() -> None:
     assert view.body_text.strip() == "outer"
     assert [b.strip() for b in view.forwarded_bodies] == ["middle", "innermost"]
     assert view.sender == "a@ptuj.si"
+
+
+def test_received_time_survives_a_semicolon_in_a_trailing_comment() -> None:
+    """The plain "after the last ';'" rule would read "Ljubljana)" here; mail-parser's
+    Received grammar finds the date clause."""
+    from intake.reading import _received_time
+
+    value = "from a by b with ESMTP id 1; Wed, 3 Feb 2021 10:12:00 +0100 (CET; Ljubljana)"
+    assert _received_time(value) == datetime(2021, 2, 3, 9, 12, tzinfo=UTC)
