@@ -8,6 +8,7 @@ with random valid declarations and expect the same fields back.
 
 from __future__ import annotations
 
+import os
 import shutil
 import string
 from email import policy
@@ -47,7 +48,9 @@ def _params() -> list[object]:
         if name in LIBREOFFICE_PRINTED:
             marks = [
                 pytest.mark.libreoffice,
-                pytest.mark.skipif(not HAVE_SOFFICE, reason="soffice not installed"),
+                # CI installs LibreOffice: there a missing soffice fails instead of skipping.
+                pytest.mark.skipif(not HAVE_SOFFICE and not os.environ.get("CI"),
+                                   reason="soffice not installed"),
             ]
         params.append(pytest.param(name, marks=marks, id=name))
     return params
