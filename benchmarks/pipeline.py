@@ -29,8 +29,8 @@ What it does, per mailbox size N:
 built by intake.bootstrap, and the whole `poll --once` command) in mailboxes of 10 and of
 --idle-messages (default 10,000) processed messages (target: under 100 ms, and within 2x of
 the 10). On a shared 2-core machine the 1,000 run takes under a minute, and
-`--rss-check --idle-check` about 7.5 minutes (the 10,000 poll alone ~5 minutes, plus the 18
-further polls that send its replies, 500 a cycle); one 10,000 run serves both checks.
+`--rss-check --idle-check` several minutes more (the 10,000 poll alone takes minutes); one
+10,000 run serves both checks.
 
 Targets (issue 4): end to end at most 1.5x the floor; peak RSS flat in N; an idle poll under
 100 ms and within 2x of one with 10 processed.

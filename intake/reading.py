@@ -119,6 +119,11 @@ class _Reader:
         collected: dict[str, list[str]] = {}
         for name, value in msg.raw_items():
             key = str(name).strip().lower()
+            if key not in _STRUCTURED and "=?" not in str(value) and str(value).isascii():
+                # Most headers (Received, DKIM, X-...) need no decoding, and the header
+                # registry is the most expensive part of reading a message.
+                collected.setdefault(key, []).append(_one_line(str(value)))
+                continue
             try:
                 decoded = str(msg.policy.header_fetch_parse(name, value))
             except Exception:
@@ -228,6 +233,10 @@ def _first(headers: Mapping[str, tuple[str, ...]], name: str) -> str | None:
 
 def _one_line(text: str) -> str:
     return re.sub(r"[\r\n]+[ \t]*", " ", text).strip()
+
+
+# Headers whose value the header registry must interpret (addresses, dates), not only decode.
+_STRUCTURED = frozenset({"from", "reply-to", "sender", "to", "cc", "date", "message-id"})
 
 
 def _decode_header_loosely(value: str) -> str:
