@@ -323,13 +323,15 @@ def auto_submitted_reason(view: MessageView, campaign: Campaign | None = None) -
 def speaks_of_joining(view: MessageView, keywords: Sequence[Sequence[str]]) -> bool:
     """Whether subject, body or an attachment's file name names the network and joining it.
 
-    A group of stems matches when every stem occurs somewhere in that text; attachment
+    A group of stems matches when every stem begins some word of that text; attachment
     names count because "izjava_o_pristopu_mreza.pdf" says it as plainly as a subject.
     """
     parts = [view.subject, view.body_text, *view.forwarded_bodies]
     parts += [a.filename.replace("_", " ") for a in view.attachments]
-    text = fold(" ".join(parts))
-    return any(group and all(fold(stem) in text for stem in group) for group in keywords)
+    # Stems count at the start of a word only: "omrežja" (social networks) is not "mreža".
+    words = " " + re.sub(r"[^0-9a-z]+", " ", fold(" ".join(parts))) + " "
+    return any(group and all(" " + fold(stem) in words for stem in group)
+               for group in keywords)
 
 
 def _found(declarations: Sequence[Declaration]) -> list[Declaration]:

@@ -551,3 +551,17 @@ def test_decide_never_raises(
     assert decision.status == worst(d.status for d in decision.declarations)
     for one in decision.declarations:
         assert one.status == status_for(one.reasons, policy)
+
+
+def test_a_word_that_merely_contains_a_stem_does_not_make_an_application() -> None:
+    """'omrežja' (social networks) contains 'mrez' but is not the network: an invitation to
+    a seminar on social networks for communicators must get no reply."""
+    from intake.decide import DEFAULT_APPLICATION_KEYWORDS, speaks_of_joining
+    from intake.reading import read_message
+
+    seminar = read_message(build(subject="Vabilo: družbena omrežja za komunikatorje",
+                                 body="Vabimo vas na seminar o družbenih omrežjih."))
+    joining = read_message(build(subject="Pristop k Mreži komunikatorjev",
+                                 body="Pozdravljeni, rada bi se pridružila."))
+    assert not speaks_of_joining(seminar, DEFAULT_APPLICATION_KEYWORDS)
+    assert speaks_of_joining(joining, DEFAULT_APPLICATION_KEYWORDS)
