@@ -18,6 +18,7 @@ from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import PDFDocEncoding
 from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.text import chars_to_textmap
 
 from parsers.model import FIELDS, INTERESTS, Fields, missing_problems
 from parsers.text import Segment, clean_email, clean_text, decide_choice, fold, read_lines
@@ -79,7 +80,57 @@ def parse_pdf(data: bytes, max_pages: int) -> tuple[Fields | None, str]:
 
 def _page_texts(pdf: Any) -> Iterator[str]:
     for page in pdf.pages:
-        yield page.extract_text() or ""
+        boxes = _checkboxes(page)
+        if not boxes:
+            yield page.extract_text() or ""
+            continue
+        # Checkboxes drawn as graphics (a form printed or flattened to PDF) have no text:
+        # each becomes a ☒ or ☐ character where it stands, and whatever was drawn as its
+        # tick is dropped, so the label grammar reads the marks as it reads typed ones.
+        chars = [char for char in page.chars if not any(_inside(char, box) for box, _ in boxes)]
+        chars += [_glyph(box, ticked) for box, ticked in boxes]
+        yield chars_to_textmap(
+            chars, layout_bbox=page.bbox, layout_width=page.width, layout_height=page.height,
+        ).as_string or ""
+
+
+# A checkbox is a square this many points wide; its tick is anything drawn inside it.
+_BOX_MIN, _BOX_MAX, _BOX_SQUARE = 5.0, 18.0, 1.5
+_MAX_BOXES = 200  # a form has ~20; a page of squares is a drawing, not a form
+
+
+def _checkboxes(page: Any) -> list[tuple[dict[str, float], bool]]:
+    """The squares drawn on the page and whether something was drawn inside each."""
+    squares = [
+        rect for rect in page.rects
+        if _BOX_MIN <= rect["width"] <= _BOX_MAX and _BOX_MIN <= rect["height"] <= _BOX_MAX
+        and abs(rect["width"] - rect["height"]) <= _BOX_SQUARE
+    ]
+    if not squares or len(squares) > _MAX_BOXES:
+        return []
+    inner = [
+        *page.chars, *page.lines, *page.curves,
+        *(rect for rect in page.rects if rect not in squares),
+    ]
+    return [(box, any(_inside(thing, box) for thing in inner)) for box in squares]
+
+
+def _inside(thing: Any, box: dict[str, float], slack: float = 1.0) -> bool:
+    return bool(
+        thing["x0"] >= box["x0"] - slack and thing["x1"] <= box["x1"] + slack
+        and thing["top"] >= box["top"] - slack and thing["bottom"] <= box["bottom"] + slack
+    )
+
+
+def _glyph(box: dict[str, float], ticked: bool) -> dict[str, Any]:
+    size = box["bottom"] - box["top"]
+    return {
+        "text": "☒" if ticked else "☐", "x0": box["x0"], "x1": box["x1"],
+        "top": box["top"], "bottom": box["bottom"], "doctop": box.get("doctop", box["top"]),
+        "upright": True, "size": size, "width": box["x1"] - box["x0"], "height": size,
+        "fontname": "checkbox", "object_type": "char", "page_number": box.get("page_number", 1),
+        "matrix": (1, 0, 0, 1, box["x0"], box["top"]),
+    }
 
 
 def _ordered(fields: Fields) -> Fields:
