@@ -357,6 +357,15 @@ def is_application(
     return bool(_found(declarations)) or speaks_of_joining(view, keywords)
 
 
+def answers_us(view: MessageView, campaign: Campaign) -> bool:
+    """Whether the message replies to one of ours (In-Reply-To or References name a
+    Message-ID of our own domain)."""
+    domains = {domain.lower() for domain in campaign.our_domains}
+    cited = " ".join(filter(None, (view.header("in-reply-to"), view.header("references"))))
+    return any(ref.strip("<>").rpartition("@")[2].lower() in domains
+               for ref in cited.split() if "@" in ref)
+
+
 # --- one declaration ----------------------------------------------------------------------
 
 
@@ -619,6 +628,11 @@ def _decide(
         return _message([_without_declaration([AUTO_SUBMITTED], facts)], automatic)
     if not is_application(view, declarations, campaign.application_keywords):
         return _message([_without_declaration([NOT_APPLICATION], facts)])
+    if not declarations and answers_us(view, campaign):
+        # "Hvala!" in answer to our reply speaks of the declaration in its quoted subject,
+        # but asking for the form again would be absurd: it is the coordinator's to read.
+        return _message([_without_declaration([NOT_APPLICATION], facts)],
+                        "an answer to our reply, without a declaration")
     timing = _deadline_reason(facts.received_at, campaign)
     found = _found(declarations)
     unreadable = _unreadable(declarations)

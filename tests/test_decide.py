@@ -565,3 +565,22 @@ def test_a_word_that_merely_contains_a_stem_does_not_make_an_application() -> No
                                  body="Pozdravljeni, rada bi se pridružila."))
     assert not speaks_of_joining(seminar, DEFAULT_APPLICATION_KEYWORDS)
     assert speaks_of_joining(joining, DEFAULT_APPLICATION_KEYWORDS)
+
+
+def test_a_thank_you_to_our_reply_is_not_asked_for_the_form_again() -> None:
+    """GIVEN an applicant's "Hvala!" in answer to our automatic reply (no declaration)
+    THEN it is left to the coordinator (ignored, no reply); the same answer carrying the
+    corrected declaration is an application as usual."""
+    from intake.reading import read_message
+    from parsers.model import Declaration
+
+    ours = "<intake.0123abcd@intake.skupnostobcin.si>"
+    campaign = replace(CAMPAIGN, our_domains=frozenset({"intake.skupnostobcin.si"}))
+    facts = replace(FACTS, campaign=campaign)
+    thanks = read_message(build(subject="Re: Izjava o pristopu k mreži komunikatorjev",
+                                body="Hvala!", headers={"In-Reply-To": ours,
+                                                        "References": ours}))
+    decision = decide(thanks, [], facts)
+    assert (decision.status, decision.reasons) == (Status.IGNORED, ("not_application",))
+    corrected = Declaration(dict(GOOD), ())
+    assert decide(thanks, [corrected], facts).status == Status.ACCEPTED
