@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake.config import Settings, default_settings, load_settings
-from intake.errors import ConfigError, IntakeError, ServerUnreachable, UsageError
+from intake.errors import IntakeError, ServerUnreachable, UsageError
 from parsers.model import FIELDS, Declaration
 
 if TYPE_CHECKING:
@@ -508,6 +508,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
-
-
-__all__ = ["ConfigError", "main", "run"]

@@ -60,7 +60,6 @@ from intake.replies import (
     compose,
     compose_reply,
     our_message_id,
-    paragraph_for,
     reply_recipient,
 )
 from parsers.body import parse_body
@@ -677,9 +676,3 @@ def ingest(pipeline: Pipeline, path: Path, received_at: datetime | None) -> Outc
         return "already received"
     outcome = process(pipeline, message_pk, data)
     return outcome or "decided by another process"
-
-
-__all__ = [
-    "CycleReport", "Pipeline", "ingest", "paragraph_for", "poll_once", "process",
-    "queue_review_reply", "receive",
-]

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session, selectinload
 from storage.models import Message, Reply
 
 
-def submission_rows(session: Session, zone: ZoneInfo, *, status: str | None = None,
-                    message_pks: list[int] | None = None) -> list[dict[str, Any]]:
+def submission_rows(session: Session, zone: ZoneInfo, *,
+                    status: str | None = None) -> list[dict[str, Any]]:
     query = select(Message).options(selectinload(Message.declarations)).order_by(Message.id)
-    if message_pks is not None:
-        query = query.where(Message.id.in_(message_pks))
     messages = session.scalars(query).all()
     replies: dict[int, Reply] = {}
     if messages:

@@ -129,12 +129,6 @@ class Mailbox:
             raise ServerUnreachable(f"{self.where}: SEARCH failed: {_describe(error)}") from None
         return sorted(uid for uid in found if uid > last_uid)
 
-    def fetch(self, uids: Sequence[int], max_bytes: int,
-              skip_before: datetime | None = None) -> Iterator[RawMessage]:
-        """fetch_groups, one message at a time."""
-        for group in self.fetch_groups(uids, max_bytes, skip_before):
-            yield from group
-
     def fetch_groups(self, uids: Sequence[int], max_bytes: int,
                      skip_before: datetime | None = None) -> Iterator[list[RawMessage]]:
         """The messages of `uids` that the server still has, in UID order, in groups of at

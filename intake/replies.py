@@ -276,9 +276,3 @@ def call_dates(deadline: datetime, closes: datetime) -> CallDates:
 def our_message_id(token: str, domain: str) -> str:
     """Our Message-ID, fixed before the first SMTP attempt so that a resend is recognisable."""
     return f"<intake.{token}@{domain}>"
-
-
-__all__ = [
-    "CallDates", "Sender", "Templates", "compose", "compose_reply", "format_datetime",
-    "load_templates", "reply_recipient",
-]
