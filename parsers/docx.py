@@ -271,7 +271,14 @@ def _inline(element: etree._Element, out: list[str]) -> None:
             out.append(child.text or "")
         elif tag == f"{W}r":
             if not _struck(child):
-                _inline(child, out)
+                table = _symbol_font(child)
+                if table is None:
+                    _inline(child, out)
+                else:
+                    # A box typed in a symbol font ("þ" in Wingdings draws ☒): read the box.
+                    typed: list[str] = []
+                    _inline(child, typed)
+                    out.append("".join(table.get(ord(c) & 0xFF, c) for c in "".join(typed)))
         elif tag in _SKIP or not isinstance(tag, str):
             continue
         elif tag == f"{W}tab" or tag == f"{W}ptab":
@@ -293,6 +300,17 @@ def _inline(element: etree._Element, out: list[str]) -> None:
         else:
             # w:hyperlink, w:ins, w:smartTag, w:customXml, w:fldSimple, w:moveTo, w:dir, ...
             _inline(child, out)
+
+
+def _symbol_font(run: etree._Element) -> dict[int, str] | None:
+    fonts = run.find(f"{W}rPr/{W}rFonts")
+    if fonts is None:
+        return None
+    for attribute in ("ascii", "hAnsi", "cs"):
+        table = _SYMBOLS.get((fonts.get(f"{W}{attribute}") or "").lower())
+        if table is not None:
+            return table
+    return None
 
 
 def _struck(run: etree._Element) -> bool:

@@ -239,8 +239,10 @@ def _skip_spaces(text: str, index: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # Marks
 
-MARKED_GLYPHS = "☒☑✓✔■✗✘⊠▣◉●⬛🗹🗷⌧"
-UNMARKED_GLYPHS = "☐□❑❒▢◻◯○⬜❏"
+# The private-use code points are Wingdings' boxes and ticks as Word's PDF export leaves them
+# in the text layer (U+F0FE ☒, U+F0FD, U+F0FB, U+F0FC ✓; U+F0A8 ☐, U+F06F, U+F071).
+MARKED_GLYPHS = "☒☑✓✔■✗✘⊠▣◉●⬛🗹🗷⌧\uf0fe\uf0fd\uf0fb\uf0fc"
+UNMARKED_GLYPHS = "☐□❑❒▢◻◯○⬜❏\uf0a8\uf06f\uf071"
 _MARK = re.compile(
     rf"(?P<on>[{MARKED_GLYPHS}]|\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\))"
     rf"|(?P<off>[{UNMARKED_GLYPHS}]|\[\s*\]|\(\s*\))"

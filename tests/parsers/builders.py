@@ -83,6 +83,11 @@ _MAKERS: dict[str, Callable[[str], str]] = {
                     "</w:delText></w:r></w:del>"),
     "symon": lambda a: '<w:r><w:sym w:font="Wingdings" w:char="F0FE"/></w:r>',
     "symoff": lambda a: '<w:r><w:sym w:font="Wingdings" w:char="F0A8"/></w:r>',
+    # The same boxes typed as characters in a run set in Wingdings ("þ" draws ☒, "¨" ☐).
+    "wingon": lambda a: ('<w:r><w:rPr><w:rFonts w:ascii="Wingdings" w:hAnsi="Wingdings"/>'
+                         "</w:rPr><w:t>\u00fe</w:t></w:r>"),
+    "wingoff": lambda a: ('<w:r><w:rPr><w:rFonts w:ascii="Wingdings" w:hAnsi="Wingdings"/>'
+                          "</w:rPr><w:t>\u00a8</w:t></w:r>"),
     "tab": lambda a: "<w:r><w:tab/></w:r>",
     "br": lambda a: "<w:r><w:br/></w:r>",
 }

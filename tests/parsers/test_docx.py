@@ -13,6 +13,7 @@ from tests.parsers.builders import ANA, ANA_MARKS, ANA_TEXT, make_docx, official
     ("{on}", "{off}"),  # w14:checkbox content controls, as the official form has
     ("{ffon}", "{ffoff}"),  # legacy check box form fields
     ("{symon}", "{symoff}"),  # Wingdings symbols
+    ("{wingon}", "{wingoff}"),  # Wingdings characters typed in a run
     ("☒", "☐"), ("[x]", "[ ]"), ("X", ""),
 ])
 def test_official_table_filled(mark: str, unmark: str) -> None:

@@ -147,3 +147,18 @@ def test_wrapped_labels_of_a_pdf_table() -> None:
             "komuniciranja ☒ izkušen / izkušena\nKraj in datum: Kranj, 3. 2. 2021 Podpis:")
     assert read_lines(text).fields == {"experience": "experienced", "consent": False,
                                        "place_date": "Kranj, 3. 2. 2021"}
+
+
+def test_wingdings_boxes_left_in_a_pdf_text_layer_are_marks() -> None:
+    """Word's PDF export of boxes set in Wingdings leaves private-use code points."""
+    from parsers.text import read_lines
+
+    text = "\n".join([
+        "IZJAVA O PRISTOPU K MREŽI KOMUNIKATORJEV V OBČINAH IN OBČINSKIH JAVNIH ZAVODIH",
+        "Vrsta organizacije \uf0a8 občina", "\uf0fe javni zavod občine",
+        "Vloga pri stikih z javnostmi \uf0a8 direktor / direktorica občinske uprave",
+        "\uf0fe zaposleni / zaposlena v javnem zavodu občine, ki opravlja naloge stikov z "
+        "javnostmi",
+    ])
+    fields = read_lines(text).fields
+    assert (fields["organization_type"], fields["role"]) == ("javni_zavod", "institution_pr")
