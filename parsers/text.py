@@ -161,7 +161,9 @@ _LABELS = tuple(
     for name, pattern, colon, strong in _OFFICIAL + _LABEL_SPECS
 )
 # Bullets and numbering in front of a label; marks in front of the consent sentence.
-_LEAD = re.compile(r"[\s\-•*·–>]*(?:\d{1,2}[.)]\s+)?")
+# "1.", "2)", "a)", "b.", "(c)", "iv." as people number a retyped form.
+# Never a lone "x": "(x)" and "x)" in front of an option are marks.
+_LEAD = re.compile(r"[\s\-•*·–>]*(?:\(?(?:\d{1,2}|[a-h]|i{1,3}|iv|vi{0,3}|ix)[.)]\s+)?")
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,21 @@ def test_wingdings_boxes_left_in_a_pdf_text_layer_are_marks() -> None:
     ])
     fields = read_lines(text).fields
     assert (fields["organization_type"], fields["role"]) == ("javni_zavod", "institution_pr")
+
+
+def test_labels_numbered_as_people_number_a_retyped_form() -> None:
+    from parsers.text import read_lines
+
+    text = "\n".join([
+        "Izjava o pristopu k mreži komunikatorjev",
+        "1. Ime in priimek: Ana Novak", "2) Delovno mesto: svetovalka",
+        "a) E-naslov: ana.novak@kranj.si", "b. Vrsta organizacije: občina",
+        "(c) Naziv organizacije: Mestna občina Kranj",
+        "iv. Vloga pri stikih z javnostmi:", "(x) direktor / direktorica občinske uprave",
+        "( ) župan / županja", "(x) Soglašam, da Skupnost občin Slovenije moje osebne podatke "
+        "obdeluje.",
+    ])
+    assert read_lines(text).fields == {
+        "full_name": "Ana Novak", "job_title": "svetovalka", "email": "ana.novak@kranj.si",
+        "organization_type": "obcina", "organization": "Mestna občina Kranj",
+        "role": "director", "consent": True}
