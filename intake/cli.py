@@ -294,6 +294,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
             items = open_reviews(session)
         if not items:
             print("nothing waits for review")
+        else:
+            print(f"{'id':>5}  {'received':<16}  {'sender':<32}  {'name':<24}  "
+                  f"{'organisation':<32}  reasons")
         for item in items:
             received = item.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             print(f"{item.id:>5}  {received}  {item.sender:<32}  {item.full_name:<24}  "

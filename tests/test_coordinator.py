@@ -353,7 +353,8 @@ def test_review_approve_and_reject_send_exactly_one_reply_each(
     assert "vpisani med člane" not in urban_text
 
     # Oldest first; the decided ones are gone from the list.
-    left = intake(copy.config, "review", "list").stdout.splitlines()
+    header, *left = intake(copy.config, "review", "list").stdout.splitlines()
+    assert header.split() == ["id", "received", "sender", "name", "organisation", "reasons"]
     assert [line.split()[:4] for line in left] == [
         [str(maja), "2021-02-07", "15:00", "maja.kos@celje.si"],
         [str(gregor), "2021-02-12", "10:00", "gregor.rozman@jesenice.si"]]
