@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -491,6 +492,14 @@ def test_run_answers_new_mail_holds_the_lock_and_stops_cleanly_on_sigterm(
     exits 0 within 5 s of SIGTERM and leaves no message "received" and no reply "sending";
     a later `intake poll --once` finishes the rest, every applicant answered exactly once."""
     samples = {sample.name: sample for sample in sample_mailbox()}
+    # Forty more applicants, so that a SIGTERM sent as the second lot starts to arrive lands
+    # while most of it is still in the mailbox, however fast the cycle is.
+    body = samples["accepted-body"]
+    for n in range(40):
+        raw = body.raw.replace(b"sample-3@", f"copy-{n}@".encode()).replace(
+            b"zupan@kostel.si", f"zupan{n}@kostel.si".encode())
+        samples[f"copy-{n}"] = replace(body, name=f"copy-{n}", raw=raw,
+                                       sender=f"zupan{n}@kostel.si")
     config = write_config(tmp_path, pymap_account, mail_sink, sqlite_url,
                           '[schedule]\npoll_every = "1s"\n[digest]\nskip_empty = true\n')
     # Small batches, so that a stop in the middle leaves whole batches in the mailbox.
