@@ -99,7 +99,9 @@ _LABEL_SPECS: tuple[tuple[str, str, bool, bool], ...] = (
     ("phone", r"tel\.?|mob\.?|telefonska\s+st\.?", True, False),
     ("organization_type", r"vrsta\s+organizacije|tip\s+organizacije", False, True),
     ("organization", r"naziv\s+organizacije|ime\s+organizacije", False, False),
-    ("organization", r"organizacija|naziv|naziv\s+(?:obcine|zavoda)|delodajalec", True, False),
+    # Longest first: a regular expression takes the first alternative that matches.
+    ("organization", r"naziv\s+(?:obcine|zavoda|institucije)|organizacija|delodajalec|naziv",
+     True, False),
     ("municipality", r"obcina\s*\(?\s*(?:,\s*)?ustanoviteljic\w*(?:\s+javnega\s+zavoda)?\s*\)?"
                      r"|ustanoviteljic\w*(?:\s+javnega\s+zavoda)?", False, True),
     ("municipality", r"obcina", True, False),
@@ -364,6 +366,9 @@ def _roles(folded: str) -> list[str]:
         return ["director"]
     if "zupan" in folded:
         return ["mayor"]
+    # Written in one's own words: "odnosi z javnostmi", "PR", "komuniciranje".
+    if re.search(r"javnost|\bpr\b|komunik|piar|mediji", folded):
+        return ["pr_staff"]
     return []
 
 
@@ -449,7 +454,7 @@ def decide_interests(options: Sequence[Segment]) -> tuple[list[str], str]:
 
 
 _NO = re.compile(r"\s*(?:ne\b|no\b|ne\s+soglasam)")
-_YES = re.compile(r"\s*(?:da\b|yes\b|soglasam\b|x\s*$|✓|✔)")
+_YES = re.compile(r"\s*(?:da\b|yes\b|soglasam\b|(?:se\s+)?strinjam\b|x\s*$|✓|✔)")
 
 
 def decide_consent(lines: Sequence[str], sentence_seen: bool) -> bool:

@@ -180,3 +180,20 @@ def test_labels_numbered_as_people_number_a_retyped_form() -> None:
         "full_name": "Ana Novak", "job_title": "svetovalka", "email": "ana.novak@kranj.si",
         "organization_type": "obcina", "organization": "Mestna občina Kranj",
         "role": "director", "consent": True}
+
+
+def test_own_words_for_organisation_role_and_consent() -> None:
+    """'Naziv zavoda', a role described as 'odnosi z javnostmi', consent as 'strinjam se'."""
+    from parsers.text import read_lines
+
+    text = "\n".join([
+        "Izjava o pristopu k mreži komunikatorjev",
+        "Ime: Ana", "Priimek: Novak", "Elektronski naslov: ana.novak@kranj.si",
+        "Funkcija: svetovalka", "Vrsta organizacije: javni zavod",
+        "Naziv zavoda: Zavod za turizem Kranj", "Ustanoviteljica: Mestna občina Kranj",
+        "Vloga: odnosi z javnostmi", "Soglasje: strinjam se",
+    ])
+    assert read_lines(text).fields == {
+        "full_name": "Ana Novak", "job_title": "svetovalka", "email": "ana.novak@kranj.si",
+        "organization_type": "javni_zavod", "organization": "Zavod za turizem Kranj",
+        "municipality": "Mestna občina Kranj", "role": "pr_staff", "consent": True}
