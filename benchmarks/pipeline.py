@@ -56,7 +56,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,7 +65,7 @@ if str(ROOT) not in sys.path:
 
 from intake.embedded import EmbeddedImap, MailSink  # noqa: E402
 from intake.forms import blank_docx, blank_pdf  # noqa: E402
-from intake.samples import DOCX_TYPE, fill_docx, fill_pdf  # noqa: E402
+from intake.samples import DOCX_TYPE, fill_docx, fill_pdf, mail  # noqa: E402
 from parsers.body import parse_body  # noqa: E402
 from parsers.document import parse_document  # noqa: E402
 from parsers.model import FIELDS, FieldValue  # noqa: E402
@@ -178,19 +177,8 @@ def make_pool(size: int, rng: random.Random) -> Pool:
 def _mail(sender: str, subject: str, body: str, number: int, when: datetime,
           attachments: Sequence[tuple[str, str, bytes]] = (),
           headers: Sequence[tuple[str, str]] = ()) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = COORDINATOR
-    message["Subject"] = subject
-    message["Date"] = format_datetime(when)
-    message["Message-ID"] = f"<bench-{number}@{sender.rpartition('@')[2].rstrip('>')}>"
-    for name, value in headers:
-        message[name] = value
-    message.set_content(body)
-    for filename, content_type, data in attachments:
-        maintype, subtype = content_type.split("/", 1)
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return message.as_bytes(policy=email.policy.SMTP)
+    return mail(sender, subject, body, number=number, when=when, attachments=attachments,
+                headers=headers, prefix="bench")
 
 
 @dataclass(frozen=True)

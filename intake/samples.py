@@ -148,15 +148,17 @@ def _at(day: int, hour: int, minute: int = 0, month: int = 2) -> datetime:
     return datetime(2021, month, day, hour, minute, tzinfo=_ZONE)
 
 
-def _mail(sender: str, subject: str, body: str, *, number: int, when: datetime,
-          attachments: Sequence[tuple[str, str, bytes]] = (),
-          headers: Sequence[tuple[str, str]] = (), reply_to: str | None = None) -> bytes:
+def mail(sender: str, subject: str, body: str, *, number: int, when: datetime,
+         attachments: Sequence[tuple[str, str, bytes]] = (),
+         headers: Sequence[tuple[str, str]] = (), reply_to: str | None = None,
+         prefix: str = "sample") -> bytes:
+    """A message to the coordinator, as the demo, the tests and the benchmark send them."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = COORDINATOR
     message["Subject"] = subject
     message["Date"] = format_datetime(when)
-    message["Message-ID"] = f"<sample-{number}@{sender.rpartition('@')[2].rstrip('>')}>"
+    message["Message-ID"] = f"<{prefix}-{number}@{sender.rpartition('@')[2].rstrip('>')}>"
     if reply_to:
         message["Reply-To"] = reply_to
     for name, value in headers:
@@ -211,7 +213,7 @@ def sample_mailbox() -> list[Sample]:
 
     ana = _person("Ana Novak", "ana.novak@kranj.si", "Mestna občina Kranj", "pr_staff")
     when = _at(1, 9, 12)
-    add("accepted-docx", _mail("Ana Novak <ana.novak@kranj.si>",
+    add("accepted-docx", mail("Ana Novak <ana.novak@kranj.si>",
                                "Izjava o pristopu k mreži komunikatorjev",
                                "Pozdravljeni,\n\nv prilogi pošiljam izpolnjeno izjavo.\n\nAna",
                                number=1, when=when,
@@ -223,7 +225,7 @@ def sample_mailbox() -> list[Sample]:
                         organization_type="javni_zavod", municipality="Ptuj",
                         job_title="bibliotekar, odnosi z javnostmi")
     when = _at(2, 14, 5)
-    add("accepted-pdf", _mail("Bojan Kovač <bojan.kovac@knjiznica-ptuj.si>",
+    add("accepted-pdf", mail("Bojan Kovač <bojan.kovac@knjiznica-ptuj.si>",
                               "Pristop k mreži komunikatorjev", "Lep pozdrav, Bojan Kovač",
                               number=2, when=when,
                               attachments=[("Izjava.pdf", "application/pdf", pdf(knjiznica))]),
@@ -232,24 +234,24 @@ def sample_mailbox() -> list[Sample]:
     mayor = _person("Jože Župan", "zupan@kostel.si", "Občina Kostel", "mayor",
                     job_title="župan")
     when = _at(3, 8, 40)
-    add("accepted-body", _mail("Jože Župan <zupan@kostel.si>", "Izjava o pristopu",
+    add("accepted-body", mail("Jože Župan <zupan@kostel.si>", "Izjava o pristopu",
                                _body_declaration(mayor) + "\n\nLep pozdrav", number=3,
                                when=when),
         when, "accepted", [], "zupan@kostel.si")
 
-    colleague = _mail("Marko Horvat <marko.horvat@skupnostobcin.si>", "Sestanek v četrtek",
+    colleague = mail("Marko Horvat <marko.horvat@skupnostobcin.si>", "Sestanek v četrtek",
                       "Metka, ali lahko sestanek prestaviva na četrtek ob 10h?\n\nMarko",
                       number=4, when=_at(3, 9, 30))
     add("colleague-note", colleague, _at(3, 9, 30), "ignored", ["not_application"],
         "", flags=[b"\\Seen", b"\\Flagged"])
 
-    newsletter = _mail("Novice SOS <novice@skupnostobcin.si>", "Novice SOS, februar 2021",
+    newsletter = mail("Novice SOS <novice@skupnostobcin.si>", "Novice SOS, februar 2021",
                        "Preberite novice tega tedna ...", number=5, when=_at(4, 7, 0),
                        headers=[("List-Unsubscribe", "<mailto:odjava@skupnostobcin.si>"),
                                 ("Precedence", "bulk")])
     add("newsletter", newsletter, _at(4, 7, 0), "ignored", ["auto_submitted"], "")
 
-    invoice = _mail("Računovodstvo <racuni@dobavitelj.si>", "Račun 2021-0042",
+    invoice = mail("Računovodstvo <racuni@dobavitelj.si>", "Račun 2021-0042",
                     "V prilogi vam pošiljamo račun za januar.", number=6, when=_at(4, 11, 0),
                     attachments=[("racun.pdf", "application/pdf",
                                   _typed_pdf(["RAČUN 2021-0042", "Znesek: 120,00 EUR"]))])
@@ -257,7 +259,7 @@ def sample_mailbox() -> list[Sample]:
 
     missing = _person("Petra Zupan", "", "Občina Bled", "pr_staff", consent=False)
     when = _at(5, 10, 0)
-    add("incomplete-missing", _mail("Petra Zupan <petra.zupan@bled.si>",
+    add("incomplete-missing", mail("Petra Zupan <petra.zupan@bled.si>",
                                     "Izjava o pristopu k mreži komunikatorjev",
                                     "Pošiljam izjavo.", number=7, when=when,
                                     attachments=[("izjava.docx", DOCX_TYPE, docx(missing))]),
@@ -265,14 +267,14 @@ def sample_mailbox() -> list[Sample]:
 
     when = _at(5, 12, 0)
     add("incomplete-no-declaration",
-        _mail("Tina Kralj <tina.kralj@velenje.si>", "Prijava v mrežo komunikatorjev",
+        mail("Tina Kralj <tina.kralj@velenje.si>", "Prijava v mrežo komunikatorjev",
               "Pozdravljeni, rada bi se pridružila mreži komunikatorjev. Kaj moram storiti?",
               number=8, when=when),
         when, "incomplete", ["no_declaration"], "tina.kralj@velenje.si")
 
     company = _person("Luka Medved", "luka@medved-pr.si", "Medved PR d.o.o.", "pr_staff")
     when = _at(6, 9, 0)
-    add("rejected-not-eligible", _mail("Luka Medved <luka@medved-pr.si>",
+    add("rejected-not-eligible", mail("Luka Medved <luka@medved-pr.si>",
                                        "Izjava o pristopu k mreži", "V prilogi.",
                                        number=9, when=when,
                                        attachments=[("izjava.docx", DOCX_TYPE, docx(company))]),
@@ -282,7 +284,7 @@ def sample_mailbox() -> list[Sample]:
                         "pr_staff")
     when = _at(6, 13, 0)
     add("review-unknown-municipality",
-        _mail("Nina Golob <nina.golob@atlantida.si>", "Izjava o pristopu", "Lp, Nina",
+        mail("Nina Golob <nina.golob@atlantida.si>", "Izjava o pristopu", "Lp, Nina",
               number=10, when=when,
               attachments=[("izjava.pdf", "application/pdf", pdf(atlantida))]),
         when, "needs_review", ["unknown_municipality"], "nina.golob@atlantida.si")
@@ -292,21 +294,21 @@ def sample_mailbox() -> list[Sample]:
                        job_title="direktor")
     when = _at(7, 10, 0)
     add("review-role-mismatch",
-        _mail("Urban Zajc <urban.zajc@zavod-cerkno.si>", "Izjava o pristopu k mreži",
+        mail("Urban Zajc <urban.zajc@zavod-cerkno.si>", "Izjava o pristopu k mreži",
               "Pošiljam izjavo.", number=11, when=when,
               attachments=[("izjava.docx", DOCX_TYPE, docx(mismatch))]),
         when, "needs_review", ["role_mismatch"], "urban.zajc@zavod-cerkno.si")
 
     when = _at(7, 15, 0)
     add("review-unreadable",
-        _mail("Maja Kos <maja.kos@celje.si>", "Izjava o pristopu k mreži komunikatorjev",
+        mail("Maja Kos <maja.kos@celje.si>", "Izjava o pristopu k mreži komunikatorjev",
               "V prilogi izjava.", number=12, when=when,
               attachments=[("izjava.pdf", "application/pdf", b"%PDF-1.7\n% broken\n1 0 obj <<")]),
         when, "needs_review", ["unreadable_attachment"], "maja.kos@celje.si")
 
     when = _at(8, 7, 30)
     add("out-of-office",
-        _mail("Ana Novak <ana.novak@kranj.si>", "Odsotnost: Izjava o pristopu k mreži",
+        mail("Ana Novak <ana.novak@kranj.si>", "Odsotnost: Izjava o pristopu k mreži",
               "Do 15. 2. sem odsotna.", number=13, when=when,
               headers=[("Auto-Submitted", "auto-replied")]),
         when, "ignored", ["auto_submitted"], "")
@@ -314,7 +316,7 @@ def sample_mailbox() -> list[Sample]:
     ana_again = dict(ana, job_title="vodja kabineta župana")
     when = _at(8, 11, 0)
     add("accepted-updated",
-        _mail("Ana Novak <ana.novak@kranj.si>", "Popravljena izjava o pristopu",
+        mail("Ana Novak <ana.novak@kranj.si>", "Popravljena izjava o pristopu",
               "Pošiljam popravljeno izjavo.", number=14, when=when,
               attachments=[("izjava-novak-2.docx", DOCX_TYPE, docx(ana_again))]),
         when, "accepted", ["updated"], "ana.novak@kranj.si")
@@ -328,13 +330,13 @@ def sample_mailbox() -> list[Sample]:
     ]
     when = _at(9, 9, 15)
     add("three-declarations",
-        _mail("Eva Breznik <eva.breznik@maribor.si>", "Izjave o pristopu - MO Maribor",
+        mail("Eva Breznik <eva.breznik@maribor.si>", "Izjave o pristopu - MO Maribor",
               "Pošiljam izjave treh sodelavcev.", number=15, when=when,
               attachments=[(f"izjava-{i}.docx", DOCX_TYPE, docx(person))
                            for i, person in enumerate(team, 1)]),
         when, "accepted", [], "eva.breznik@maribor.si")
 
-    forwarded_inner = _mail("Irena Mlakar <irena.mlakar@piran.si>", "Izjava o pristopu",
+    forwarded_inner = mail("Irena Mlakar <irena.mlakar@piran.si>", "Izjava o pristopu",
                             "V prilogi.", number=16, when=_at(9, 8, 0),
                             attachments=[("izjava.pdf", "application/pdf", pdf(_person(
                                 "Irena Mlakar", "irena.mlakar@piran.si", "Občina Piran",
@@ -354,7 +356,7 @@ def sample_mailbox() -> list[Sample]:
     late = _person("Gregor Rozman", "gregor.rozman@jesenice.si", "Občina Jesenice",
                    "pr_staff")
     when = _at(12, 10, 0)
-    add("review-late", _mail("Gregor Rozman <gregor.rozman@jesenice.si>",
+    add("review-late", mail("Gregor Rozman <gregor.rozman@jesenice.si>",
                              "Izjava o pristopu (z zamudo)", "Opravičujem se za zamudo.",
                              number=18, when=when,
                              attachments=[("izjava.docx", DOCX_TYPE, docx(late))]),
@@ -362,7 +364,7 @@ def sample_mailbox() -> list[Sample]:
 
     closed = _person("Mojca Hribar", "mojca.hribar@logatec.si", "Občina Logatec", "pr_staff")
     when = _at(17, 9, 0)
-    add("rejected-closed", _mail("Mojca Hribar <mojca.hribar@logatec.si>",
+    add("rejected-closed", mail("Mojca Hribar <mojca.hribar@logatec.si>",
                                  "Izjava o pristopu", "Pošiljam izjavo.", number=19, when=when,
                                  attachments=[("izjava.pdf", "application/pdf", pdf(closed))]),
         when, "rejected", ["closed"], "mojca.hribar@logatec.si")

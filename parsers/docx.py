@@ -112,23 +112,23 @@ def _blocks(container: etree._Element) -> Iterator[Item]:
 
 
 def _rows(table: etree._Element) -> Iterator[etree._Element]:
-    for child in table:
-        if child.tag == f"{W}tr":
-            yield child
-        elif child.tag in (f"{W}sdt", f"{W}customXml"):
-            content = child.find(f"{W}sdtContent") if child.tag == f"{W}sdt" else child
-            if content is not None:
-                yield from _rows(content)
+    return _children(table, f"{W}tr")
 
 
 def _cells(row: etree._Element) -> Iterator[etree._Element]:
-    for child in row:
-        if child.tag == f"{W}tc":
+    return _children(row, f"{W}tc")
+
+
+def _children(parent: etree._Element, tag: str) -> Iterator[etree._Element]:
+    """The `tag` children of a table or row, also those wrapped in content controls or
+    custom XML (Word puts repeating sections and bound rows there)."""
+    for child in parent:
+        if child.tag == tag:
             yield child
         elif child.tag in (f"{W}sdt", f"{W}customXml"):
             content = child.find(f"{W}sdtContent") if child.tag == f"{W}sdt" else child
             if content is not None:
-                yield from _cells(content)
+                yield from _children(content, tag)
 
 
 def _cell_lines(cell: etree._Element) -> list[str]:
