@@ -4,8 +4,9 @@ Mail from municipalities comes out of every client Slovenia has used in the last
 years: windows-1250 bodies that say they are utf-8, file names in RFC 2231 or encoded words,
 Outlook's inline parts, forwarded messages, bounces, broken MIME. `read_message` never
 raises: whatever it cannot read becomes an entry in `MessageView.defects`, and the message
-goes on with what could be read. The standard library `email` package (policy `default`,
-with compat32-style fallbacks where it raises) supplies the bytes and the addresses.
+goes on with what could be read. The standard library `email` package supplies the bytes
+and the addresses: the message is split with the light compat32 classes (see `_SPLITTING`),
+and only the headers that need it go through the modern policy's header registry.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
+from email.policy import Compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from types import MappingProxyType
@@ -79,6 +81,35 @@ def read_message(raw: bytes) -> MessageView:
         return MessageView(defects=(f"message unreadable: {type(exc).__name__}",))
 
 
+class _Splitting(Compat32):
+    """compat32 with header values as text: raw 8-bit bytes in a header (a file name in
+    UTF-8 or windows-1250, as some clients write it) are decoded instead of becoming
+    replacement characters.
+
+    Why not policy `default`: its header registry parses Content-Type and -Disposition
+    afresh on every look, and made splitting a message twice as slow as compat32's.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+        return _undo_surrogates(value)
+
+
+def _undo_surrogates(value: str) -> str:
+    try:
+        value.encode("ascii")
+        return value
+    except UnicodeEncodeError:
+        pass
+    raw = value.encode("ascii", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1250", "replace")
+
+
+_SPLITTING = _Splitting()
+
+
 class _Reader:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw if isinstance(raw, bytes) else bytes(raw)
@@ -87,7 +118,7 @@ class _Reader:
         self.forwarded: list[str] = []
 
     def read(self) -> MessageView:
-        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        msg = email.message_from_bytes(self.raw, policy=_SPLITTING)
         headers = self._headers(msg)
         sender_name, sender = self._address(headers, "from")
         _, reply_to = self._address(headers, "reply-to")
@@ -125,7 +156,7 @@ class _Reader:
                 collected.setdefault(key, []).append(_one_line(str(value)))
                 continue
             try:
-                decoded = str(msg.policy.header_fetch_parse(name, value))
+                decoded = str(email.policy.default.header_fetch_parse(name, value))
             except Exception:
                 # e.g. CR/LF inside an encoded display name raises ValueError even on read:
                 # that costs this header's parsing, not the message.

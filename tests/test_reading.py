@@ -170,6 +170,22 @@ def test_rfc2231_and_encoded_word_filenames() -> None:
     assert view.body_text.strip() == "body"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1250"])
+def test_raw_8bit_filename_is_decoded_not_replaced(encoding: str) -> None:
+    # Some clients write the file name's bytes straight into the header, no RFC 2047/2231.
+    name = "Izjava_Šenčur_žig.docx".encode(encoding)
+    data = (b"From: a@kranj.si\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n"
+            b"Content-Type: text/plain\r\n\r\nbody\r\n--BB\r\n"
+            b'Content-Type: application/octet-stream; name="' + name + b'"\r\n'
+            b'Content-Disposition: attachment; filename="' + name + b'"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\nUEsD\r\n--BB--\r\n")
+    view = read_message(data)
+    assert [(a.filename, a.data) for a in view.attachments] == [
+        ("Izjava_Šenčur_žig.docx", b"PK\x03")
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
