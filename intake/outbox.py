@@ -206,15 +206,8 @@ def _send_some(
 ) -> None:
     moment = now()
     claimed = _claim(sessions, candidates, moment, lease)
-    for position, reply_id in enumerate(claimed):
-        with sessions() as session:
-            reply = session.get_one(Reply, reply_id)
-            sender, recipient, data, attempts = (
-                connection.settings.from_address,
-                reply.recipient,
-                reply.data,
-                reply.attempts,
-            )
+    sender = connection.settings.from_address
+    for position, (reply_id, recipient, data, attempts) in enumerate(claimed):
         try:
             connection.send(sender, recipient, data)
         except ServerUnreachable as error:
@@ -223,7 +216,8 @@ def _send_some(
             with sessions.begin() as session:
                 session.execute(
                     update(Reply)
-                    .where(Reply.id.in_(claimed[position:]), Reply.state == "sending")
+                    .where(Reply.id.in_([claim[0] for claim in claimed[position:]]),
+                           Reply.state == "sending")
                     .values(state="pending", last_error=str(error), next_attempt_at=moment,
                             claimed_by=None, attempts=Reply.attempts - 1)
                 )
@@ -250,9 +244,10 @@ def _claim(
     candidates: Sequence[tuple[int, str, str | None, datetime]],
     moment: datetime,
     lease: timedelta,
-) -> list[int]:
+) -> list[tuple[int, str, bytes, int]]:
     """Claim the due candidates: one conditional UPDATE each, so a row another process
-    took in the meantime is skipped, and one commit for them all."""
+    took in the meantime is skipped, and one commit for them all. Returns what sending
+    them needs: (id, recipient, message bytes, attempts so far)."""
     me = claimant()
     claimed: list[int] = []
     with sessions.begin() as session:
@@ -273,7 +268,12 @@ def _claim(
             ).rowcount
             if taken == 1:
                 claimed.append(reply_id)
-    return claimed
+        if not claimed:
+            return []
+        rows = session.execute(select(Reply.id, Reply.recipient, Reply.data, Reply.attempts)
+                               .where(Reply.id.in_(claimed)))
+        found = {row.id: (row.id, row.recipient, row.data, row.attempts) for row in rows}
+    return [found[reply_id] for reply_id in claimed]
 
 
 def _finish(
