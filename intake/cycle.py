@@ -431,16 +431,14 @@ def _add_reply(session: Session, pipeline: Pipeline, row: Message, kind: str, re
     """Store a reply to send; held back (state `suppressed`) after a hard bounce from that
     address or past the daily limit, so that two robots cannot keep each other busy."""
     state, why = "pending", None
-    bounced = session.scalars(
-        select(Reply.id).where(Reply.recipient == recipient, Reply.state == "failed",
-                               Reply.last_error.like("5%")).limit(1)
-    ).first()
-    recent = session.scalar(
-        select(func.count(Reply.id)).where(Reply.recipient == recipient,
-                                           Reply.created_at > now - timedelta(days=1),
-                                           Reply.state != "suppressed")
-    ) or 0
-    if bounced is not None:
+    bounced, recent = session.execute(
+        select(
+            func.count(Reply.id).filter(Reply.state == "failed", Reply.last_error.like("5%")),
+            func.count(Reply.id).filter(Reply.created_at > now - timedelta(days=1),
+                                        Reply.state != "suppressed"),
+        ).where(Reply.recipient == recipient)
+    ).one()
+    if bounced:
         state, why = "suppressed", "an earlier reply to this address bounced permanently"
     elif kind == "auto" and recent >= pipeline.max_replies_per_day:
         state, why = "suppressed", f"already {recent} replies to this address today"
@@ -509,14 +507,29 @@ def poll_mailbox(pipeline: Pipeline, mailbox: Mailbox, batch_size: int,
     limit = pipeline.limits.max_message_bytes
     with ThreadPoolExecutor(max_workers=pipeline.parse_workers,
                             thread_name_prefix="parse") as pool:
-        for start in range(0, len(uids), batch_size):
-            if should_stop():
-                break
-            batch = uids[start:start + batch_size]
-            for group in mailbox.fetch_groups(batch, limit, skip_before=pipeline.campaign.opens):
-                _take_group(pipeline, folder, group, report, pool)
+        # Two groups in flight: while the workers parse the group just fetched, this thread
+        # decides the one before it, so neither waits for the other.
+        in_hand: _Group | None = None
+        try:
+            for start in range(0, len(uids), batch_size):
                 if should_stop():
                     break
+                batch = uids[start:start + batch_size]
+                for group in mailbox.fetch_groups(batch, limit,
+                                                  skip_before=pipeline.campaign.opens):
+                    fetched = _take_group(pipeline, folder, group, report, pool)
+                    if in_hand is not None:
+                        _decide_group(pipeline, in_hand, report)
+                    in_hand = fetched
+                    if should_stop():
+                        break
+        except ServerUnreachable:
+            # What was kept before the connection dropped is decided now, not next cycle.
+            if in_hand is not None:
+                _decide_group(pipeline, in_hand, report)
+            raise
+        if in_hand is not None:
+            _decide_group(pipeline, in_hand, report)
     if processed_folder and not should_stop():
         report.moved += _move_applications(pipeline, mailbox, processed_folder)
     return report
@@ -529,25 +542,96 @@ class _Received:
     view: MessageView
 
 
+@dataclass(frozen=True)
+class _Group:
+    """A fetched group, kept in the database, its messages being parsed."""
+
+    received: list[_Received]
+    parsed: list[Future[Prepared]]
+
+
 def _take_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
-                report: CycleReport, pool: ThreadPoolExecutor) -> None:
-    """Keep a fetched group (one commit), parse its messages concurrently in the sandbox's
-    workers, then decide and store each in UID order."""
+                report: CycleReport, pool: ThreadPoolExecutor) -> _Group:
+    """Keep a fetched group (one commit) and start parsing its messages in the sandbox's
+    workers."""
     received = _receive_group(pipeline, folder, group, report)
     if received:
         crash_point("raw_kept")
-    futures = [pool.submit(_prepare_viewed, pipeline, item.view, item.raw)
-               for item in received]
-    # The group in hand is finished even when a stop is asked for (poll_mailbox stops
-    # between groups): it is small, and no message is left half-processed.
+    return _Group(received, [pool.submit(_prepare_viewed, pipeline, item.view, item.raw)
+                             for item in received])
+
+
+def _decide_group(pipeline: Pipeline, group: _Group, report: CycleReport) -> None:
+    """Decide and store a group's messages in UID order, in one transaction.
+
+    The group is finished even when a stop is asked for (poll_mailbox stops between
+    groups): it is small, and no message is left half-processed. A conflict with a
+    concurrent process (the same new member at the same moment) rolls the group back and
+    decides it again one message at a time, with fresh facts.
+    """
+    results: list[Prepared | str] = []
+    for future in group.parsed:
+        try:
+            results.append(future.result())
+        except Exception:
+            results.append(traceback.format_exc())
     try:
-        for item, future in zip(received, futures, strict=True):
+        outcomes = _store_group(pipeline, group.received, results)
+    except IntegrityError:
+        log.info("a concurrent update: deciding %d messages one at a time",
+                 len(group.received))
+        outcomes = []
+        for item, future in zip(group.received, group.parsed, strict=True):
             outcome = process(pipeline, item.message_pk, item.raw.raw, prepared=future)
-            if outcome:
-                report.count(outcome.status)
-    finally:
-        for future in futures:
-            future.cancel()
+            if outcome is not None:
+                outcomes.append(outcome)
+    if outcomes:
+        crash_point("decided")
+    for outcome in outcomes:
+        report.count(outcome.status)
+
+
+def _store_group(pipeline: Pipeline, received: Sequence[_Received],
+                 results: Sequence[Prepared | str]) -> list[Outcome]:
+    emails = {str(d.fields["email"]).lower() for result in results if not isinstance(result, str)
+              for d in result[1] if isinstance(d.fields.get("email"), str) and d.fields["email"]}
+    outcomes: list[Outcome] = []
+    with pipeline.sessions.begin() as session:
+        members = set(_member_emails(session, emails))
+        for item, result in zip(received, results, strict=True):
+            outcome = _decide_one(session, pipeline, item, result, members)
+            if outcome is not None:
+                outcomes.append(outcome)
+    return outcomes
+
+
+def _decide_one(session: Session, pipeline: Pipeline, item: _Received, result: Prepared | str,
+                members: set[str]) -> Outcome | None:
+    """Decide one message of a group inside the group's transaction; an unexpected error
+    is itself an outcome (needs_review, internal_error), in a savepoint of its own."""
+    view = item.view
+    if isinstance(result, str):
+        error = result
+    else:
+        view, declarations = result
+        try:
+            facts = Facts(item.raw.internaldate, pipeline.campaign, pipeline.municipalities,
+                          frozenset(members))
+            decision = decide(view, declarations, facts)
+            with session.begin_nested():
+                outcome = _store(session, pipeline, item.message_pk, view, declarations,
+                                 decision)
+        except IntegrityError:
+            raise
+        except Exception:
+            error = traceback.format_exc()
+        else:
+            members.update(str(d.fields.get("email", "")).lower()
+                           for d in decision.declarations if d.status == Status.ACCEPTED)
+            return outcome
+    log.error("message %s: unexpected error, kept for review:\n%s", item.message_pk, error)
+    with session.begin_nested():
+        return _store_error(session, pipeline, item.message_pk, view, error)
 
 
 def _prepare_viewed(pipeline: Pipeline, view: MessageView, raw: RawMessage) -> Prepared:
@@ -585,21 +669,28 @@ def _receive_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
 
 def _record_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
                   report: CycleReport) -> list[_Received]:
+    if not group:
+        return []
+    kept: list[tuple[RawMessage, MessageView, bytes, str]] = []
+    early = 0
+    for raw in group:
+        if too_early(raw.internaldate, pipeline.campaign):
+            early += 1
+            continue
+        data = raw.raw if raw.raw is not None else raw.headers
+        kept.append((raw, read_message(data), data, _sha256(data)))
     pending: list[tuple[RawMessage, MessageView, Message]] = []
-    early = duplicates = 0
+    duplicates = 0
     with pipeline.sessions.begin() as session:
-        for raw in group:
-            _advance(session, folder, raw.uidvalidity, raw.uid)
-            if too_early(raw.internaldate, pipeline.campaign):
-                early += 1
-                continue
-            data = raw.raw if raw.raw is not None else raw.headers
-            view = read_message(data)
-            digest = _sha256(data)
-            if _already_have(session, view.message_id, digest):
+        last = max(group, key=lambda raw: raw.uid)
+        _advance(session, folder, last.uidvalidity, last.uid)
+        digests = sorted({digest for *_, digest in kept})
+        known = _Known(session, digests)
+        for raw, view, data, digest in kept:
+            if known.message(view.message_id, digest):
                 duplicates += 1
                 continue
-            if session.get(RawRow, digest) is None:
+            if digest not in known.raw:
                 session.add(RawRow(sha256=digest, size=len(data), data=data))
             row = Message(
                 mailbox=folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
@@ -608,12 +699,40 @@ def _record_group(pipeline: Pipeline, folder: str, group: Sequence[RawMessage],
                 status="received", reasons=[], created_at=pipeline.now(),
             )
             session.add(row)
-            session.flush()
+            known.add(view.message_id, digest)
             pending.append((raw, view, row))
+        session.flush()
     report.skipped_early += early
     report.duplicates += duplicates
     report.new += len(pending)
     return [_Received(row.id, raw, view) for raw, view, row in pending]
+
+
+class _Known:
+    """What the database (and this group so far) already holds of a group's messages:
+    the same bytes under the same Message-ID are a message seen before (re-listed after a
+    UIDVALIDITY change, or appended twice); the same bytes alone are one raw row."""
+
+    def __init__(self, session: Session, digests: Sequence[str]) -> None:
+        self.raw: set[str] = set()
+        self.messages: set[tuple[str, str | None]] = set()
+        if digests:
+            self.raw.update(session.scalars(select(RawRow.sha256)
+                                            .where(RawRow.sha256.in_(digests))))
+            self.messages.update(
+                (digest, message_id) for digest, message_id in session.execute(
+                    select(Message.sha256, Message.message_id)
+                    .where(Message.sha256.in_(digests)))
+                if digest is not None)
+
+    def message(self, message_id: str | None, digest: str) -> bool:
+        if message_id:
+            return (digest, message_id) in self.messages
+        return any(known == digest for known, _ in self.messages)
+
+    def add(self, message_id: str | None, digest: str) -> None:
+        self.raw.add(digest)
+        self.messages.add((digest, message_id))
 
 
 def _move_applications(pipeline: Pipeline, mailbox: Mailbox, target: str) -> int:

@@ -90,7 +90,7 @@ class _Splitting(Compat32):
     afresh on every look, and made splitting a message twice as slow as compat32's.
     """
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         return _undo_surrogates(value)
 
 
