@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import policy
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -422,8 +421,8 @@ def _queue_reply(session: Session, pipeline: Pipeline, row: Message, view: Messa
         date=now, templates=pipeline.templates, dates=pipeline.dates,
         blank_forms=pipeline.blank_forms,
     )
-    _add_reply(session, pipeline, row, kind, recipient, str(reply["Subject"]), message_id,
-               reply.as_bytes(policy=policy.SMTP), now)
+    _add_reply(session, pipeline, row, kind, recipient, reply.subject, message_id, reply.data,
+               now)
 
 
 def _add_reply(session: Session, pipeline: Pipeline, row: Message, kind: str, recipient: str,
@@ -459,8 +458,8 @@ def queue_review_reply(session: Session, pipeline: Pipeline, row: Message, text:
     message_id = our_message_id(uuid.uuid4().hex, pipeline.sender.domain)
     reply = compose(view, [text], recipient=recipient, sender=pipeline.sender,
                     message_id=message_id, date=now, templates=pipeline.templates)
-    _add_reply(session, pipeline, row, kind, recipient, str(reply["Subject"]), message_id,
-               reply.as_bytes(policy=policy.SMTP), now)
+    _add_reply(session, pipeline, row, kind, recipient, reply.subject, message_id, reply.data,
+               now)
 
 
 # --- the cycle ------------------------------------------------------------------------------

@@ -15,9 +15,15 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -40,6 +46,8 @@ from parsers.model import FIELDS_BY_NAME, MISSING, NO_DECLARATION, UNREADABLE_AT
 _MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+MAX_SUBJECT = 200  # of the applicant's subject, echoed in ours
 
 REQUIRED_TEMPLATES = (
     "greeting", "signature", "accepted", "updated", "needs_review", "incomplete",
@@ -135,7 +143,7 @@ def reply_recipient(view: MessageView) -> str | None:
 
 
 def reply_subject(subject: str) -> str:
-    subject = one_line(subject)
+    subject = one_line(subject)[:MAX_SUBJECT]
     if re.match(r"^(re|odg|odgovor|aw|sv)\s*:", subject, re.IGNORECASE):
         return "Re: " + subject.split(":", 1)[1].strip()
     return f"Re: {subject}" if subject else "Re: Izjava o pristopu k mreži komunikatorjev"
@@ -201,6 +209,14 @@ def needs_form(decision: MessageDecision) -> bool:
     return any(d.status == Status.INCOMPLETE for d in decision.declarations)
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A reply ready for the outbox: its subject (for listings) and its bytes (for SMTP)."""
+
+    subject: str
+    data: bytes
+
+
 def compose(
     view: MessageView,
     paragraphs: Sequence[str],
@@ -211,14 +227,37 @@ def compose(
     date: datetime,
     templates: Templates,
     attachments: Sequence[tuple[str, str, bytes]] = (),
-) -> EmailMessage:
-    """A reply in the thread of `view`, marked as automatic (RFC 3834)."""
-    message = EmailMessage()
-    message["From"] = Address(one_line(sender.name), addr_spec=sender.address)
-    message["To"] = recipient
-    message["Subject"] = reply_subject(view.subject)
+) -> Composed:
+    """A reply in the thread of `view`, marked as automatic (RFC 3834).
+
+    Built with the email package's compat32 classes: the modern policy parses every header
+    it is given and folds it again on output, which made composing a reply take five times
+    as long. What that parsing would guard against is done here: every value is one line
+    (`_header` refuses CR/LF), and non-ASCII text becomes RFC 2047 encoded words.
+    """
+    body = "\n\n".join([templates.exact("greeting"), *paragraphs,
+                         templates.exact("signature", from_name=one_line(sender.name))])
+    text = MIMENonMultipart("text", "plain", charset="utf-8")
+    text.set_payload(body + "\n", _UTF8_QP)
+    message: Message = text
+    if attachments:
+        message = MIMEMultipart("mixed")
+        del text["MIME-Version"]  # once, at the top, is what RFC 2045 asks for
+        message.attach(text)
+        for filename, content_type, data in attachments:
+            part = MIMEBase(*content_type.split("/", 1))
+            part.set_payload(data)
+            encode_base64(part)
+            del part["MIME-Version"]
+            part.add_header("Content-Disposition", "attachment",
+                            filename=filename if filename.isascii() else ("utf-8", "", filename))
+            message.attach(part)
+    subject = reply_subject(view.subject)
+    message["From"] = formataddr((one_line(sender.name), _header_text(sender.address)), "utf-8")
+    message["To"] = _header_text(recipient)
+    message["Subject"] = _header("Subject", subject)
     message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id
+    message["Message-ID"] = _header_text(message_id)
     original = one_line(view.message_id or "")
     if _MESSAGE_ID.match(original):
         message["In-Reply-To"] = original
@@ -227,13 +266,26 @@ def compose(
         message["References"] = " ".join([*earlier, original])
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
-    body = "\n\n".join([templates.exact("greeting"), *paragraphs,
-                        templates.exact("signature", from_name=one_line(sender.name))])
-    message.set_content(body + "\n")
-    for filename, content_type, data in attachments:
-        maintype, subtype = content_type.split("/", 1)
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return message
+    return Composed(subject, message.as_bytes(policy=_SMTP))
+
+
+_SMTP = compat32.clone(linesep="\r\n")
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable in any mail client's "view source", unlike base64
+
+
+def _header_text(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"a header value must be one line: {value!r}")
+    return value
+
+
+def _header(name: str, value: str) -> str:
+    """A header value: short ASCII as it is, anything else as folded RFC 2047 words."""
+    value = _header_text(value)
+    if value.isascii() and len(name) + len(value) < 76:
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
 
 def compose_reply(
@@ -247,7 +299,7 @@ def compose_reply(
     templates: Templates,
     dates: CallDates,
     blank_forms: Sequence[tuple[str, str, bytes]],
-) -> EmailMessage:
+) -> Composed:
     """The one reply to a decided message: a paragraph per declaration; the blank form
     attached when anything is incomplete, so the applicant can send it again at once."""
     paragraphs = [paragraph_for(d, templates, dates) for d in decision.declarations]

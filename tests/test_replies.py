@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import Header
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def compose(message: bytes, decision: MessageDecision = ACCEPTED) -> bytes:
                           message_id="<intake.1@intake.skupnostobcin.si>",
                           date=datetime(2021, 2, 3, 9, 0, tzinfo=UTC),
                           templates=load_templates(), dates=DATES, blank_forms=FORMS)
-    return reply.as_bytes(policy=policy.SMTP)
+    return reply.data
 
 
 def test_a_reply_is_threaded_and_marked_automatic() -> None:
@@ -81,6 +82,21 @@ x
     # Only a well-formed Message-ID is echoed, never what was smuggled after it.
     assert reply["In-Reply-To"] in (None, "<a@kranj.si>")
     assert "evil" not in str(reply["References"] or "")
+
+
+def test_a_huge_subject_is_cut_and_folded_within_smtps_line_limit() -> None:
+    subject = Header(f"Izjava {'ž' * 3000} {'x' * 3000}", "utf-8").encode()
+    data = compose(raw(f"""
+From: Ana Novak <ana.novak@kranj.si>
+Subject: {subject}
+Message-ID: <a@kranj.si>
+
+x
+"""))
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    subject = str(message_from_bytes(data, policy=policy.default)["Subject"])
+    assert subject.startswith("Re: Izjava žžž") and len(subject) <= 4 + 200
 
 
 def test_the_reply_goes_to_reply_to_when_it_is_an_address() -> None:
