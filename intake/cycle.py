@@ -4,12 +4,16 @@ Everything that decides is a pure function (reading, parsers, decide, replies); 
 sequences the I/O around them, and the order is what makes intake lose nothing and answer
 once:
 
- 1. fetch a new message (mailbox)
- 2. keep its raw bytes and record it "received", and advance the checkpoint -> COMMIT
- 3. read it, find its declarations (in the sandbox), decide              (pure, no DB)
- 4. store the decision, the declarations, member upserts and the composed reply (with our
-    Message-ID) -> ONE COMMIT, taken only if the message is still "received"
+ 1. fetch a group of new messages (mailbox: one FETCH, at most 8 MB)
+ 2. keep their raw bytes, record them "received", and advance the checkpoint -> COMMIT
+ 3. read them, find their declarations (in the sandbox's workers), decide (pure, no DB)
+ 4. store each decision, its declarations, member upserts and the composed reply (with our
+    Message-ID), only if the message is still "received" -> ONE COMMIT for the group,
+    each message in a savepoint
  5. send what the outbox holds (outbox.py)
+
+Steps 3-4 of one group overlap with steps 1-3 of the next: the workers parse group k+1
+while this thread decides group k.
 
 A crash after 2 leaves a "received" message whose raw bytes are kept: the next cycle decides
 it from those bytes without asking the server again. A crash after 4 leaves a pending reply:
