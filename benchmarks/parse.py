@@ -1,6 +1,6 @@
 """Documents per second of parse_document, beside the floor of the libraries it stands on.
 
-Run: PYTHONPATH=. python benchmarks/parse.py [repeats]
+Run from the repository root: python benchmarks/parse.py [repeats]
 
 For each kind a few documents are built in memory; each is parsed `repeats` times and the
 median time per document is reported as documents/second, with the floor measured in the
@@ -16,13 +16,18 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import docx
 import pdfplumber
 
-from parsers.body import parse_body
-from parsers.document import parse_document
-from tests.parsers.builders import (
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tests/ is not installed; `make bench` runs this as a script
+    sys.path.insert(0, str(ROOT))
+
+from parsers.body import parse_body  # noqa: E402
+from parsers.document import parse_document  # noqa: E402
+from tests.parsers.builders import (  # noqa: E402
     ANA_LINES,
     ANA_MARKS,
     ANA_TEXT,
