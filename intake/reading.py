@@ -11,6 +11,8 @@ and only the headers that need it go through the modern policy's header registry
 
 from __future__ import annotations
 
+import binascii
+import codecs
 import email
 import email.policy
 import re
@@ -190,11 +192,7 @@ class _Reader:
         if ctype in ("message/rfc822", "message/global"):
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-                slot = len(self.forwarded)  # outermost first, though read depth-first
-                self.forwarded.append("")
-                sub_plain, sub_html = self._walk(inner[0], depth + 1)
-                text = "\n".join(sub_plain) or html_to_text("\n".join(sub_html))
-                self.forwarded[slot] = text
+                self._walk_forwarded(inner[0], depth)
             else:
                 self._add_attachment(part, ctype)
             return plain, html
@@ -218,10 +216,24 @@ class _Reader:
             and not filename
         ):
             text = decode_text(_payload_bytes(part), _charset(part))
+            if ctype == "text/plain":
+                text = self._take_uuencoded(text)
+                if _param(part, "format").lower() == "flowed":
+                    text = unflow(text, delsp=_param(part, "delsp").lower() == "yes")
             (plain if ctype == "text/plain" else html).append(text)
+            return plain, html
+        saved = _saved_message(part, ctype, filename)
+        if saved is not None:
+            self._walk_forwarded(saved, depth)
             return plain, html
         self._add_attachment(part, ctype)
         return plain, html
+
+    def _walk_forwarded(self, inner: Message, depth: int) -> None:
+        slot = len(self.forwarded)  # outermost first, though read depth-first
+        self.forwarded.append("")
+        sub_plain, sub_html = self._walk(inner, depth + 1)
+        self.forwarded[slot] = "\n".join(sub_plain) or html_to_text("\n".join(sub_html))
 
     def _add_attachment(self, part: Message, ctype: str) -> None:
         number = len(self.attachments) + 1
@@ -236,10 +248,51 @@ class _Reader:
             )
         )
 
+    def _take_uuencoded(self, text: str) -> str:
+        """The text without its uuencoded files, which become attachments.
+
+        Old clients (and some scanners' mailers) put a file into a plain-text body between
+        `begin 644 name` and `end` instead of a MIME part.
+        """
+        if "begin " not in text:
+            return text
+        kept: list[str] = []
+        position = 0
+        for match in _UUENCODED.finditer(text):
+            kept.append(text[position:match.start()])
+            position = match.end()
+            number = len(self.attachments) + 1
+            self.attachments.append(Attachment(
+                filename=sanitise_filename(match.group("name"), number),
+                content_type="application/octet-stream",
+                data=_uudecode(match.group("lines")),
+            ))
+        kept.append(text[position:])
+        return "".join(kept)
+
     def _collect_defects(self, msg: Message) -> None:
         for part in _all_parts(msg, 0):
             for defect in getattr(part, "defects", ()):
                 self.defects.append(type(defect).__name__)
+
+
+_SAVED_MESSAGE_TYPES = frozenset({"application/octet-stream", "text/plain", "application/eml",
+                                  "application/x-eml", "message/x-eml"})
+_MESSAGE_HEADERS = frozenset({"from", "subject", "date", "message-id", "content-type"})
+
+
+def _saved_message(part: Message, ctype: str, filename: str | None) -> Message | None:
+    """A forwarded message saved as a file (`x.eml` sent as application/octet-stream, as
+    webmails and Outlook's "attach file" do), split like a message/rfc822 part; else None."""
+    if ctype not in _SAVED_MESSAGE_TYPES or not (filename or "").lower().endswith(".eml"):
+        return None
+    data = _payload_bytes(part)
+    try:
+        inner = email.message_from_bytes(data, policy=_SPLITTING)
+    except Exception:
+        return None
+    names = {str(name).lower() for name in inner}
+    return inner if len(names & _MESSAGE_HEADERS) >= 2 else None
 
 
 def _all_parts(part: Message, depth: int) -> Iterator[Message]:
@@ -302,6 +355,41 @@ def _charset(part: Message) -> str | None:
     return str(charset).strip().strip('"') if charset else None
 
 
+def _param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except Exception:
+        return ""
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value).strip().strip('"') if value else ""
+
+
+def unflow(text: str, *, delsp: bool) -> str:
+    """format=flowed text (RFC 3676) as its writer typed it: a line that ends in a space
+    goes on in the next one (minus that space under DelSp=yes), at the same quote depth.
+
+    Thunderbird and Apple Mail break long lines so; unjoined, "Naziv organizacije: Mestna "
+    and "občina Kranj" would be two lines, and the value cut short.
+    """
+    out: list[str] = []
+    open_depth: int | None = None  # quote depth of the paragraph still flowing
+    for line in text.splitlines():
+        stripped = line.lstrip(">")
+        depth = len(line) - len(stripped)
+        if stripped.startswith(" "):
+            stripped = stripped[1:]  # space-stuffing
+        flowed = stripped.endswith(" ") and stripped != "-- "
+        if flowed and delsp:
+            stripped = stripped[:-1]
+        if open_depth is not None and open_depth == depth and out:
+            out[-1] += stripped
+        else:
+            out.append(">" * depth + " " + stripped if depth else stripped)
+        open_depth = depth if flowed else None
+    return "\n".join(out)
+
+
 def _raw_filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
@@ -319,6 +407,33 @@ def _raw_filename(part: Message) -> str | None:
     if name and "=?" in name:
         name = _decode_header_loosely(name)  # encoded words inside a quoted parameter
     return name
+
+
+_UUENCODED = re.compile(
+    r"^begin [0-7]{3,4} (?P<name>[^\r\n]+?)[ \t]*\r?\n"
+    r"(?P<lines>(?:[!-`][ -`]*\r?\n)*?)"
+    r"`?[ \t]*\r?\n?end[ \t]*\r?$",
+    re.MULTILINE,
+)
+
+
+def _uudecode(lines: str) -> bytes:
+    """uuencoded lines to bytes; a line some mailer trimmed or padded still decodes."""
+    data = bytearray()
+    for line in lines.splitlines():
+        if not line or line == "`":
+            continue
+        try:
+            data += binascii.a2b_uu(line)
+        except binascii.Error:
+            # Trailing garbage (the workaround of the old uu module): the length byte says
+            # how many characters the line's bytes need.
+            count = (((ord(line[0]) - 32) & 63) * 4 + 5) // 3
+            try:
+                data += binascii.a2b_uu(line[:count])
+            except binascii.Error:
+                continue
+    return bytes(data)
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -349,7 +464,10 @@ def decode_text(data: bytes, charset: str | None) -> str:
 
     Slovenian mail often declares one charset and carries another (windows-1250 labelled
     utf-8, utf-8 labelled iso-8859-2); the strict attempts find the one that fits, and
-    replacement is the last resort.
+    replacement is the last resort. A single-byte label decodes anything, so there the
+    Central European codepages are tried too and the one that reads most Slovenian letters
+    wins (windows-1250 labelled iso-8859-1 would turn "č" into "è" and "š" into a control
+    character).
     """
     candidates = []
     if not data.isascii():
@@ -360,10 +478,40 @@ def decode_text(data: bytes, charset: str | None) -> str:
     candidates += ["utf-8", "cp1250"]
     for candidate in candidates:
         try:
-            return data.decode(candidate)
+            text = data.decode(candidate)
         except (LookupError, UnicodeDecodeError, ValueError):
             continue
+        if not data.isascii() and _single_byte(candidate):
+            for other in ("cp1250", "iso-8859-2"):
+                alternative = _decode_or_none(data, other)
+                if alternative is not None and _score(alternative) > _score(text):
+                    text = alternative
+        return text
     return data.decode("utf-8", errors="replace")
+
+
+_SLOVENIAN = frozenset("čšžćđČŠŽĆĐ")
+
+
+def _single_byte(charset: str) -> bool:
+    """A codec that decodes any byte: its label says nothing certain about the bytes."""
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return False
+    return name.startswith(("iso8859-", "cp125", "cp8", "mac-", "latin"))
+
+
+def _decode_or_none(data: bytes, charset: str) -> str | None:
+    try:
+        return data.decode(charset)
+    except UnicodeDecodeError:
+        return None
+
+
+def _score(text: str) -> int:
+    """Slovenian letters read, less C1 control characters (a codepage that does not fit)."""
+    return sum(ch in _SLOVENIAN for ch in text) - sum("\x80" <= ch <= "\x9f" for ch in text)
 
 
 def _parse_date(value: str | None) -> datetime | None:

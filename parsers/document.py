@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from parsers.body import html_to_text, parse_body
 from parsers.docx import DocxError, parse_docx
-from parsers.limits import DEFAULT_LIMITS, MB, Limits, zip_refusal
+from parsers.limits import DEFAULT_LIMITS, MB, Limits, read_member, zip_refusal
 from parsers.model import UNREADABLE_ATTACHMENT, Declaration, Fields, missing_problems
 from parsers.odt import OdtError, parse_odt
 from parsers.pdf import KINDS as PDF_KINDS
@@ -34,17 +34,30 @@ _HTML = re.compile(
 _HTML_ANYWHERE = re.compile(rb"<(?:html|body|table|p|div|br)\b[^>]*>", re.IGNORECASE)
 _TEXT_NAMES = (".txt", ".text", ".csv", ".eml", ".md")
 _ODT_MIME = b"application/vnd.oasis.opendocument.text"
+_TNEF = b"\x78\x9f\x3e\x22"  # winmail.dat: Outlook's "Rich Text" wrapper (signature 0x223E9F78)
+_PGP = re.compile(rb"^\s*-----BEGIN PGP MESSAGE-----")
+# DER of a CMS ContentInfo: SEQUENCE, then the content type's OID 1.2.840.113549.1.7.n.
+_CMS = re.compile(rb"^\x30(?:\x80|[\x00-\x7f]|\x81.|\x82..|\x83...|\x84....)"
+                  rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07([\x02\x03])", re.DOTALL)
 
 
 def sniff(data: bytes, filename: str | None = None) -> str:
     """The document's kind from its leading bytes; the file name only breaks a text tie.
 
     One of: pdf, docx, doc (OLE2, legacy Word and its kin), odt, rtf, zip, image, html, text,
+    tnef, encrypted (S/MIME enveloped data, PGP), smime-signed (S/MIME opaque signed data),
     unknown.
     """
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
+    if head.startswith(_TNEF):
+        return "tnef"
+    if _PGP.match(head):
+        return "encrypted"
+    cms = _CMS.match(head)
+    if cms:
+        return "encrypted" if cms.group(1) == b"\x03" else "smime-signed"
     if head.startswith(_ZIP):
         return _sniff_zip(data)
     if head.startswith(_OLE2):
@@ -112,6 +125,19 @@ _UNREADABLE_DETAILS = {
     "doc": "starejši format Word (.doc), ki ga ne beremo; prosimo za DOCX ali PDF",
     "rtf": "dokument RTF, ki ga ne beremo; prosimo za DOCX ali PDF",
     "zip": "arhiv ZIP, ki ni dokument Word",
+    "tnef": (
+        "priloga winmail.dat (Outlookova oblika »obogateno besedilo«), ki je ne beremo; "
+        "prosimo, pošljite izjavo znova kot DOCX ali PDF v sporočilu z obliko HTML ali "
+        "navadno besedilo"
+    ),
+    "encrypted": (
+        "šifrirano sporočilo (S/MIME ali PGP), ki ga ne moremo prebrati; prosimo, pošljite "
+        "izjavo nešifrirano"
+    ),
+    "smime-signed": (
+        "podpisano sporočilo S/MIME v obliki, ki je ne beremo; prosimo, pošljite izjavo "
+        "brez podpisa ali s podpisom kot ločeno prilogo"
+    ),
     "image": "slika (sken ali fotografija), iz katere besedila ne beremo",
     "unknown": "neznana vrsta datoteke",
 }
@@ -123,13 +149,21 @@ def parse_document(
     """The declarations in one attachment (see the module docstring for the contract).
 
     [] when it is readable and holds no declaration; one unreadable declaration when it
-    cannot be read; otherwise one declaration with its missing-field problems.
+    cannot be read; otherwise one declaration with its missing-field problems. A ZIP archive
+    (people zip their documents) yields the declarations of the documents inside it.
     """
-    source = filename or ""
+    return _parse(data, filename or "", limits, in_archive=False)
+
+
+def _parse(data: bytes, source: str, limits: Limits, *, in_archive: bool) -> list[Declaration]:
     try:
         if len(data) > limits.max_bytes:
             return [_unreadable(source, f"datoteka je prevelika ({len(data) // MB} MB)")]
-        kind = sniff(data, filename)
+        kind = sniff(data, source)
+        if kind == "zip":
+            if in_archive:
+                return [_unreadable(source, "arhiv ZIP v arhivu ZIP, ki ga ne odpiramo")]
+            return _parse_archive(data, source, limits)
         fields, detail = _read(kind, data, limits)  # detail: the reader's kind, or why not
     except RecursionError:
         return [_unreadable(source, "preveč ugnezdena struktura dokumenta")]
@@ -140,6 +174,42 @@ def parse_document(
     return [Declaration(
         fields=fields, problems=missing_problems(fields), source=source, extra={"kind": detail}
     )]
+
+
+# Entries that zip tools add beside the documents: macOS resource forks, folder thumbnails.
+_ARCHIVE_JUNK = re.compile(r"(?:^|/)(?:__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)",
+                           re.IGNORECASE)
+MAX_ARCHIVE_DOCUMENTS = 20  # a declaration and its kin; an archive of more is not an application
+
+
+def _parse_archive(data: bytes, source: str, limits: Limits) -> list[Declaration]:
+    """The declarations of the documents in a ZIP archive, read from memory.
+
+    The central directory is checked before anything is inflated (zip_refusal), each entry is
+    read with a cap, and an entry's name is only ever a label: its last component, never a
+    path. Nested archives are not opened.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        refusal = zip_refusal(archive, limits)
+        if refusal:
+            return [_unreadable(source, refusal)]
+        entries = [info for info in archive.infolist()
+                   if not info.is_dir() and not _ARCHIVE_JUNK.search(info.filename)]
+        if not entries:
+            return [_unreadable(source, "prazen arhiv ZIP")]
+        if len(entries) > MAX_ARCHIVE_DOCUMENTS:
+            return [_unreadable(source, f"ZIP ima preveč datotek ({len(entries)})")]
+        found: list[Declaration] = []
+        for info in entries:
+            name = re.split(r"[/\\]", info.filename)[-1].lstrip(". ") or "?"
+            label = f"{source}: {name}" if source else name
+            try:
+                member = read_member(archive, info.filename, limits.max_bytes)
+            except Exception as error:  # one bad entry costs that entry, not its neighbours
+                found.append(_unreadable(label, _broken(error)))
+                continue
+            found.extend(_parse(member, label, limits, in_archive=True))
+        return found
 
 
 def _read(kind: str, data: bytes, limits: Limits) -> tuple[Fields | None, str]:
