@@ -159,7 +159,7 @@ def declarations_in(view: MessageView, parse: Parse) -> list[Declaration]:
     body = view.body_text
     if view.forwarded_bodies and parse_body(body) is None:
         body = "\n\n".join([body, *view.forwarded_bodies])
-    return find_declarations(body, candidates(view), parse)
+    return find_declarations(body, candidates(view), parse, body_html=view.body_html)
 
 
 def oversized_view(headers: bytes, size: int, limit: int) -> tuple[MessageView, list[Declaration]]:

@@ -11,11 +11,14 @@ from parsers.text import normalize
 
 Parse = Callable[[bytes, str | None], list[Declaration]]
 
+_PGP_ARMOUR = "-----BEGIN PGP MESSAGE-----"
+
 
 def find_declarations(
     body_text: str,
     attachments: Sequence[tuple[str | None, bytes]],
     parse: Parse = parse_document,
+    body_html: str | None = None,
 ) -> list[Declaration]:
     """Declarations in attachment order, the body's last, each person once.
 
@@ -24,12 +27,18 @@ def find_declarations(
     declarations with the same normalised e-mail and full name are merged into the one with
     the fewest problems, then the most fields, kept in the place of the first. A body that
     only names the declaration (its title and no field) is dropped when an attachment holds
-    one. Unreadable attachments are always kept: they are reasons for review.
+    one. Unreadable attachments are always kept: they are reasons for review. The HTML
+    alternative of the body, when given, is read too: a client's plain-text rendering of an
+    HTML table can lose the pairing of labels and values.
     """
     found: list[Declaration] = []
     for filename, data in attachments:
         found.extend(parse(data, filename))
-    body = parse_body(body_text)
+    armour = body_text.find(_PGP_ARMOUR)
+    if armour >= 0:
+        # Inline PGP: the body itself is encrypted; say so rather than "no declaration".
+        found.extend(parse_document(body_text[armour:armour + 4096].encode(), "body"))
+    body = parse_body(body_text, body_html)
     if body is not None:
         empty = not any(value for name, value in body.fields.items() if name != "consent")
         readable = any(UNREADABLE_ATTACHMENT not in d.problems for d in found)

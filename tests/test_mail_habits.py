@@ -109,8 +109,9 @@ def unreadable_details(declarations: list[Declaration]) -> list[str]:
 
 
 def test_winmail_dat_gets_a_clear_unreadable_detail(docx: bytes) -> None:
-    """No library unwraps TNEF here (see the report on tnefparse); the applicant is told
-    what happened and how to send the declaration instead of "unknown file type"."""
+    """No library unwraps TNEF here (tnefparse is unmaintained and unbounded on crafted
+    input); the applicant is told what happened and how to send the declaration instead of
+    "unknown file type"."""
     raw = with_attachments(("winmail.dat", "application/ms-tnef", tnef([("izjava.docx", docx)])))
     [declaration] = found(raw)
     assert declaration.problems == (UNREADABLE_ATTACHMENT,)
@@ -283,3 +284,38 @@ def test_smime_signed_declaration_is_read(docx: bytes) -> None:
         b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(SIGNED_DATA)
         + b"--SS--\r\n")
     assert [(d.fields, d.source) for d in found(signed)] == [(ANA, "izjava.docx")]
+
+
+# --- alternatives and inline encryption ----------------------------------------------------
+
+
+def test_the_html_alternative_is_read_when_the_plain_one_lost_the_table() -> None:
+    """Some webmail and phone clients write a plain alternative without the table's text."""
+    rows = [
+        ("Ime in priimek", "Ana Novak"),
+        ("Delovno mesto / funkcija", "svetovalka za odnose z javnostmi"),
+        ("E-naslov", "ana.novak@kranj.si"),
+        ("Vrsta organizacije", "☒ občina ☐ javni zavod občine"),
+        ("Naziv organizacije", "Mestna občina Kranj"),
+        ("Vloga pri stikih z javnostmi",
+         "☒ strokovni sodelavec / strokovna sodelavka za stike z javnostmi v občini"),
+        ("Soglasje", "☒ Soglašam"),
+    ]
+    cells = "".join(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in rows)
+    message = EmailMessage()
+    message["From"] = "Ana Novak <ana.novak@kranj.si>"
+    message["Subject"] = "Izjava o pristopu k mreži komunikatorjev"
+    message.set_content("Pošiljam izjavo o pristopu k mreži komunikatorjev.\n[tabela]\n")
+    message.add_alternative(f"<html><body><p>Pošiljam izjavo.</p><table>{cells}</table>"
+                            "</body></html>", subtype="html")
+    [declaration] = found(message.as_bytes(policy=SMTP))
+    assert declaration.fields["full_name"] == ANA["full_name"]
+    assert declaration.fields["email"] == ANA["email"]
+    assert declaration.problems == ()
+
+
+def test_an_inline_pgp_body_says_encrypted() -> None:
+    body = (b"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA5bA8kQ2Zc7mAQf/Xx\r\n=abcd\r\n"
+            b"-----END PGP MESSAGE-----\r\n")
+    details = unreadable_details(found(single_part("text/plain; charset=us-ascii", body)))
+    assert len(details) == 1 and "šifrirano" in details[0]
