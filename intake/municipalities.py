@@ -49,7 +49,13 @@ _PREFIXES: tuple[tuple[str, ...], ...] = (
     ("obcino",),
     ("obc",),
     ("mo",),
+    ("comune", "citta", "di"),
+    ("comune", "di"),
+    ("kozseg",),
 )
+# Between the two names of a bilingual municipality ("Piran / Pirano", "Lendava - Lendva
+# Község") or a municipality and its office ("Mestna občina Kranj - Urad župana").
+_PARTS = re.compile(r"\s*/\s*|\s+[-–—]\s+|[()]")
 
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -89,6 +95,14 @@ _ALIASES: Mapping[str, str | None] = {
     "monm": "Novo mesto",
     "moms": "Murska Sobota",
     "sempeter pri gorici": "Šempeter - Vrtojba",
+    "sentjur pri celju": "Šentjur",  # its name until 2006, still on letterheads
+    # The bilingual municipalities' Italian and Hungarian names.
+    "capodistria": "Koper",
+    "isola": "Izola",
+    "pirano": "Piran",
+    "ancarano": "Ankaran",
+    "lendva": "Lendava",
+    "dobronak": "Dobrovnik",
     "bistrica": None,
     "kostanjevica": None,
     "sv jurij": None,
@@ -157,7 +171,17 @@ class Municipalities:
 
         Tries, in order: the exact folded name or alias, the inflected name ("Občine Škofje
         Loke"), a close misspelling ("Ljubjana"). Each step accepts only an unambiguous answer.
+        A text of several parts ("Občina Piran / Comune di Pirano") that does not match as a
+        whole matches when its parts that name a municipality all name the same one.
         """
+        found = self._match_whole(text)
+        if found is not None or not _PARTS.search(text):
+            return found
+        named = {self._match_whole(part) for part in _PARTS.split(text) if part.strip()}
+        named.discard(None)
+        return named.pop() if len(named) == 1 else None
+
+    def _match_whole(self, text: str) -> Municipality | None:
         tokens = _strip_affixes(_tokens(text))
         if not tokens:
             return None

@@ -72,6 +72,16 @@ def test_every_name_and_official_name_matches_itself() -> None:
         ("Hrpelje", "Hrpelje - Kozina"),
         ("Mokronog", "Mokronog - Trebelno"),
         ("Ljubljana mesto", "Ljubljana"),
+        ("Občina Šentjur pri Celju", "Šentjur"),
+        # bilingual names, and a municipality with its office
+        ("Občina Lendava/Lendva", "Lendava"),
+        ("Občina Lendava - Lendva Község", "Lendava"),
+        ("Občina Piran / Comune di Pirano", "Piran"),
+        ("Comune di Pirano", "Piran"),
+        ("Mestna občina Koper - Comune città di Capodistria", "Koper"),
+        ("Občina Izola (Comune di Isola)", "Izola"),
+        ("Mestna občina Kranj - Urad župana", "Kranj"),
+        ("Občina Kranj / Občina Ptuj", None),
         # names that are prefixes of others stay themselves
         ("Mirna", "Mirna"),
         ("Mirna Peč", "Mirna Peč"),
