@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import LimitSettings
@@ -75,6 +75,11 @@ from storage.models import RawMessage as RawRow
 log = logging.getLogger(__name__)
 
 Parse = Callable[[bytes, str | None], list[Declaration]]
+
+# The database refused a write because of another process (a unique key taken meanwhile, a
+# deadlock, a lock wait that timed out): the work is retried, never recorded as the
+# message's own internal_error.
+_CONFLICTS = (IntegrityError, OperationalError)
 
 FILE_MAILBOX = "file"  # the mailbox name of messages given to `intake ingest`
 
@@ -280,7 +285,7 @@ def process(pipeline: Pipeline, message_pk: int, data: bytes | None = None,
     for attempt in (1, 2):
         try:
             return _process(pipeline, message_pk, data, oversized, prepared)
-        except IntegrityError:
+        except _CONFLICTS:
             if attempt == 2:
                 raise
             log.info("message %s: concurrent update, deciding again", message_pk)
@@ -315,7 +320,7 @@ def _process(pipeline: Pipeline, message_pk: int, data: bytes | None,
         decision = decide(view, declarations, facts)
         with pipeline.sessions.begin() as session:
             outcome = _store(session, pipeline, message_pk, view, declarations, decision)
-    except IntegrityError:
+    except _CONFLICTS:
         raise
     except Exception:
         error = traceback.format_exc()
@@ -572,6 +577,8 @@ def _decide_group(pipeline: Pipeline, group: _Group, report: CycleReport) -> Non
     concurrent process (the same new member at the same moment) rolls the group back and
     decides it again one message at a time, with fresh facts.
     """
+    if not group.received:
+        return
     results: list[Prepared | str] = []
     for future in group.parsed:
         try:
@@ -580,8 +587,8 @@ def _decide_group(pipeline: Pipeline, group: _Group, report: CycleReport) -> Non
             results.append(traceback.format_exc())
     try:
         outcomes = _store_group(pipeline, group.received, results)
-    except IntegrityError:
-        log.info("a concurrent update: deciding %d messages one at a time",
+    except _CONFLICTS as error:
+        log.info("%s: deciding %d messages one at a time", type(error).__name__,
                  len(group.received))
         outcomes = []
         for item, future in zip(group.received, group.parsed, strict=True):
@@ -600,6 +607,11 @@ def _store_group(pipeline: Pipeline, received: Sequence[_Received],
               for d in result[1] if isinstance(d.fields.get("email"), str) and d.fields["email"]}
     outcomes: list[Outcome] = []
     with pipeline.sessions.begin() as session:
+        # Lock the group's messages first, in id order, before any member row: a process
+        # deciding one of them alone (process_pending) then never holds a message this
+        # transaction waits for while waiting for a member this one holds.
+        session.execute(select(Message.id).where(Message.id.in_([r.message_pk for r in received]))
+                        .order_by(Message.id).with_for_update()).all()
         members = set(_member_emails(session, emails))
         for item, result in zip(received, results, strict=True):
             outcome = _decide_one(session, pipeline, item, result, members)
@@ -624,7 +636,7 @@ def _decide_one(session: Session, pipeline: Pipeline, item: _Received, result: P
             with session.begin_nested():
                 outcome = _store(session, pipeline, item.message_pk, view, declarations,
                                  decision)
-        except IntegrityError:
+        except _CONFLICTS:
             raise
         except Exception:
             error = traceback.format_exc()
