@@ -336,3 +336,11 @@ ANA_LINES = [
     "[ ] drugo:",
     "Soglasje: [x] Soglašam, da Skupnost občin Slovenije moje osebne podatke obdeluje.",
 ]
+
+# Ana's declaration as the official fillable PDF's fields hold it.
+ANA_ACRO_TEXT = {"ime_priimek": "Ana Novak", "delovno_mesto": "svetovalka za odnose z javnostmi",
+                 "e_naslov": "ana.novak@kranj.si", "telefon": "04 237 31 00",
+                 "naziv_organizacije": "Mestna občina Kranj",
+                 "naslov": "Slovenski trg 1, 4000 Kranj"}
+ANA_RADIOS = {"vrsta_organizacije": "obcina", "vloga": "pr_staff", "izkusnje": "beginner"}
+ANA_CHECKED = ("interes_mediji", "interes_krizno", "soglasje")

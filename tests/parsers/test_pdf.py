@@ -9,19 +9,15 @@ from parsers.model import TITLE
 from parsers.pdf import ENCRYPTED, NO_TEXT, PDF_ACROFORM, PDF_TEXT, decode_pdf_text, parse_pdf
 from tests.parsers.builders import (
     ANA,
+    ANA_ACRO_TEXT,
+    ANA_CHECKED,
     ANA_LINES,
+    ANA_RADIOS,
     acroform_pdf,
     encrypt_pdf,
     image_pdf,
     text_pdf,
 )
-
-ANA_ACRO_TEXT = {"ime_priimek": "Ana Novak", "delovno_mesto": "svetovalka za odnose z javnostmi",
-                 "e_naslov": "ana.novak@kranj.si", "telefon": "04 237 31 00",
-                 "naziv_organizacije": "Mestna občina Kranj",
-                 "naslov": "Slovenski trg 1, 4000 Kranj"}
-ANA_RADIOS = {"vrsta_organizacije": "obcina", "vloga": "pr_staff", "izkusnje": "beginner"}
-ANA_CHECKED = ("interes_mediji", "interes_krizno", "soglasje")
 
 
 def test_pdfminer_is_the_patched_release() -> None:

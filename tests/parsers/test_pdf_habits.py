@@ -14,15 +14,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from parsers.model import TITLE
 from parsers.pdf import PDF_ACROFORM, PDF_TEXT, XFA_ONLY, parse_pdf
-from tests.parsers.builders import ANA, ANA_LINES, _font, acroform_pdf, text_pdf
-
-ANA_ACRO_TEXT = {"ime_priimek": "Ana Novak", "delovno_mesto": "svetovalka za odnose z javnostmi",
-                 "e_naslov": "ana.novak@kranj.si", "telefon": "04 237 31 00",
-                 "naziv_organizacije": "Mestna občina Kranj",
-                 "naslov": "Slovenski trg 1, 4000 Kranj"}
-ANA_RADIOS = {"vrsta_organizacije": "obcina", "vloga": "pr_staff", "izkusnje": "beginner"}
-ANA_CHECKED = ("interes_mediji", "interes_krizno", "soglasje")
-
+from tests.parsers.builders import (
+    ANA,
+    ANA_ACRO_TEXT,
+    ANA_CHECKED,
+    ANA_LINES,
+    ANA_RADIOS,
+    _font,
+    acroform_pdf,
+    text_pdf,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Builders: the official form rewritten as other tools leave it
