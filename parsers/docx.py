@@ -6,9 +6,12 @@ once: every w:t in document order except deleted text, tabs and breaks as separa
 every checkbox (w14:checkbox content control, legacy w:ffData check box, Wingdings symbol)
 turned into the glyph ☒ or ☐ in front of its option, which `parsers.text` then reads like a
 typed mark. Struck-through runs (w:strike, w:dstrike) are left out: a crossed-out option
-is not chosen. Tables are read row by row (see `_table_items`: merged cells, header rows
-and remark columns, nested and layout tables). Headers, footers, text boxes and comments are
-not read; bold, underline or highlight as the only sign of a choice is not understood.
+is not chosen. A dropdown's chosen entry is its text (a content control shows it; a legacy
+FORMDROPDOWN field keeps only an index into its list). Tables are read row by row (see
+`_table_items`: merged cells, header rows and remark columns, nested and layout tables).
+Text boxes are read after the paragraph that anchors them (see `_box_items`). Headers,
+footers and comments are not read; bold, underline or highlight as the only sign of a choice
+is not understood.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -28,6 +31,7 @@ from parsers.text import Item, fold, match_label, read_items
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _OFFICE_DOCUMENT = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
@@ -41,6 +45,8 @@ _SYMBOLS = {
                   0x71: OFF, 0x6E: ON, 0xA1: OFF, 0xA4: ON},
     "wingdings 2": {0x52: ON, 0x54: ON, 0x53: ON, 0x51: ON, 0x50: "✓", 0xA3: OFF, 0x2A: OFF,
                     0x30: OFF},
+    # Insert > Symbol in the Symbol font: √ (radical sign) and × ticked in front of an option.
+    "symbol": {0xD6: "✓", 0xB4: "✗"},
 }
 
 _PARSER = etree.XMLParser(
@@ -100,7 +106,11 @@ def _blocks(container: etree._Element) -> Iterator[Item]:
     for child in container:
         tag = child.tag
         if tag == f"{W}p":
-            yield (None, _paragraph(child))
+            text, boxes = _paragraph(child)
+            if boxes:
+                yield from _box_items(text, boxes)
+            else:
+                yield (None, text)
         elif tag == f"{W}tbl":
             yield from _table_items(child)
         elif tag == f"{W}sdt":
@@ -109,6 +119,24 @@ def _blocks(container: etree._Element) -> Iterator[Item]:
                 yield from _blocks(content)
         elif tag in (f"{W}customXml", f"{W}ins"):
             yield from _blocks(child)
+
+
+def _box_items(text: str, boxes: list[etree._Element]) -> Iterator[Item]:
+    """A paragraph that anchors text boxes (w:txbxContent), and the boxes' own blocks.
+
+    A form of floating text boxes puts the answer in a box beside its printed label: when the
+    paragraph is just a label and the boxes hold only paragraphs, they are its value, all
+    lines of it (a two-line address), as a value cell would be.
+    """
+    inside = [item for box in boxes for item in _blocks(box)]
+    found = match_label(text, whole_cell=True) if text.strip() else None
+    if found is not None and found.name not in ("title", "consent_text") and all(
+            label is None for label, _ in inside):
+        yield (text, "\n".join(value for _, value in inside))
+        return
+    if text.strip():
+        yield (None, text)
+    yield from inside
 
 
 def _rows(table: etree._Element) -> Iterator[etree._Element]:
@@ -158,21 +186,60 @@ def _table_items(table: etree._Element) -> Iterator[Item]:
 
     Vertically merged label cells repeat their label on every row they span (Word stores the
     text once, in the first); a remarks column named in a header row is left out; a one-cell
-    row (a layout table around the form) is read as the blocks it holds.
+    row (a layout table around the form) is read as the blocks it holds; a row of labels
+    over a row of answers is read column by column.
     """
     merged: dict[int, str] = {}  # grid column -> the label of its open vertical merge
     notes: set[int] = set()
+    labels: list[TableCell] | None = None  # a row of labels, waiting for the row below
     for index, row in enumerate(_rows(table)):
         cells = list(_row_cells(row, merged))
         if index == 0 and is_header(cells):
             notes = {cell.column for cell in cells if NOTE_HEADER.match(fold(cell.text))}
             continue
         cells = [cell for cell in cells if cell.column not in notes]
+        if labels is not None:
+            above, labels = labels, None
+            if _answer_row(cells):
+                yield from _column_items(above, cells)
+                continue
+            yield from row_items(above)
+        if _label_row(cells):
+            labels = cells
+            continue
         filled = [cell for cell in cells if cell.text or cell.nested]
         if len(filled) == 1 and len(cells) == 1:
             yield from _blocks(_find_cell(row, cells[0].column))
             continue
         yield from row_items(cells)
+    if labels is not None:
+        yield from row_items(labels)
+
+
+def _firm_label(text: str) -> bool:
+    """A cell that can only be a label: "Občina" or "Kraj" may as well be an answer."""
+    found = match_label(text, whole_cell=True)
+    return found is not None and not found.loose and found.name not in ("title", "consent_text")
+
+
+def _label_row(cells: list[TableCell]) -> bool:
+    """Two or more labels and nothing else: the column headings of the row below."""
+    filled = [cell for cell in cells if cell.text or cell.nested]
+    return len(filled) >= 2 and all(not cell.nested and _firm_label(cell.text) for cell in filled)
+
+
+def _answer_row(cells: list[TableCell]) -> bool:
+    return any(cell.text for cell in cells) and not any(
+        _firm_label(cell.text) for cell in cells if cell.text)
+
+
+def _column_items(labels: list[TableCell], answers: list[TableCell]) -> Iterator[Item]:
+    """Each label with the answer under it (the answer cell that starts in its column)."""
+    below = {cell.column: cell for cell in answers}
+    for label in labels:
+        if label.text:
+            answer = below.get(label.column)
+            yield (label.text, "\n".join(answer.lines) if answer is not None else "")
 
 
 def _find_cell(row: etree._Element, column: int) -> etree._Element:
@@ -250,10 +317,33 @@ def row_items(cells: list[TableCell]) -> Iterator[Item]:
 # Inline content
 
 
-def _paragraph(paragraph: etree._Element) -> str:
+@dataclass
+class _Walk:
+    """What the walk of one paragraph carries besides its text."""
+
+    boxes: list[etree._Element] = field(default_factory=list)  # text boxes, read afterwards
+    # One entry per open complex field: True when its displayed result is not to be read
+    # (a FORMDROPDOWN, whose chosen entry was read from its list instead).
+    fields: list[bool] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> bool:
+        return any(self.fields)
+
+
+_MAX_OPEN_FIELDS = 64  # a paragraph that opens more fields than this is not a form
+
+
+def _paragraph(paragraph: etree._Element) -> tuple[str, list[etree._Element]]:
+    """The paragraph's text, and the text boxes anchored in it.
+
+    The walk starts afresh for every paragraph, so a field never closed cannot hide the
+    rest of the document.
+    """
     out: list[str] = []
-    _inline(paragraph, out)
-    return "".join(out)
+    walk = _Walk()
+    _inline(paragraph, out, walk)
+    return "".join(out), walk.boxes
 
 
 _SKIP = frozenset(
@@ -264,20 +354,21 @@ _SKIP = frozenset(
 )
 
 
-def _inline(element: etree._Element, out: list[str]) -> None:
+def _inline(element: etree._Element, out: list[str], walk: _Walk) -> None:
     for child in element:
         tag = child.tag
         if tag == f"{W}t":
-            out.append(child.text or "")
+            if not walk.hidden:
+                out.append(child.text or "")
         elif tag == f"{W}r":
             if not _struck(child):
                 table = _symbol_font(child)
                 if table is None:
-                    _inline(child, out)
+                    _inline(child, out, walk)
                 else:
                     # A box typed in a symbol font ("þ" in Wingdings draws ☒): read the box.
                     typed: list[str] = []
-                    _inline(child, typed)
+                    _inline(child, typed, walk)
                     out.append("".join(table.get(ord(c) & 0xFF, c) for c in "".join(typed)))
         elif tag in _SKIP or not isinstance(tag, str):
             continue
@@ -290,16 +381,26 @@ def _inline(element: etree._Element, out: list[str]) -> None:
         elif tag == f"{W}sym":
             out.append(_symbol(child))
         elif tag == f"{W}fldChar":
-            out.append(_legacy_checkbox(child))
+            _field_char(child, out, walk)
         elif tag == f"{W}sdt":
-            _content_control(child, out)
+            _content_control(child, out, walk)
+        elif tag == f"{W}txbxContent":
+            walk.boxes.append(child)
+        elif tag == f"{MC}AlternateContent":
+            # Word writes a text box twice, as DrawingML (mc:Choice) and as VML for older
+            # readers (mc:Fallback): read one of them, or every answer would appear twice.
+            choice = child.find(f"{MC}Choice")
+            if choice is None:
+                choice = child.find(f"{MC}Fallback")
+            if choice is not None:
+                _inline(choice, out, walk)
         elif tag == f"{W}p":  # paragraphs inside an inline container (rare)
             if out:
                 out.append("\n")
-            _inline(child, out)
+            _inline(child, out, walk)
         else:
             # w:hyperlink, w:ins, w:smartTag, w:customXml, w:fldSimple, w:moveTo, w:dir, ...
-            _inline(child, out)
+            _inline(child, out, walk)
 
 
 def _symbol_font(run: etree._Element) -> dict[int, str] | None:
@@ -325,7 +426,7 @@ def _struck(run: etree._Element) -> bool:
     return False
 
 
-def _content_control(sdt: etree._Element, out: list[str]) -> None:
+def _content_control(sdt: etree._Element, out: list[str], walk: _Walk) -> None:
     properties = sdt.find(f"{W}sdtPr")
     if properties is not None:
         checkbox = properties.find(f"{W14}checkbox")
@@ -338,12 +439,44 @@ def _content_control(sdt: etree._Element, out: list[str]) -> None:
             return  # the grey "click here to enter text" prompt, not an answer
     content = sdt.find(f"{W}sdtContent")
     if content is not None:
-        _inline(content, out)
+        _inline(content, out, walk)
+
+
+def _field_char(fld_char: etree._Element, out: list[str], walk: _Walk) -> None:
+    kind = fld_char.get(f"{W}fldCharType")
+    if kind == "end":
+        if walk.fields:
+            walk.fields.pop()
+        return
+    if kind != "begin":
+        return
+    dropdown = fld_char.find(f"{W}ffData/{W}ddList")
+    hidden = walk.hidden
+    if len(walk.fields) < _MAX_OPEN_FIELDS:
+        walk.fields.append(dropdown is not None)
+    if not hidden:
+        out.append(_legacy_checkbox(fld_char) if dropdown is None else _dropdown_entry(dropdown))
+
+
+def _dropdown_entry(dropdown: etree._Element) -> str:
+    """The entry a legacy dropdown form field shows: w:result, else w:default, else the first.
+
+    Word keeps no displayed text for FORMDROPDOWN, only the index into its w:listEntry list.
+    """
+    entries = [str(entry.get(f"{W}val") or "") for entry in dropdown.findall(f"{W}listEntry")]
+    index = 0
+    for name in ("result", "default"):
+        chosen = dropdown.find(f"{W}{name}")
+        if chosen is not None:
+            try:
+                index = int(chosen.get(f"{W}val") or "0")
+            except ValueError:
+                index = 0
+            break
+    return entries[index] if 0 <= index < len(entries) else ""
 
 
 def _legacy_checkbox(fld_char: etree._Element) -> str:
-    if fld_char.get(f"{W}fldCharType") != "begin":
-        return ""
     box = fld_char.find(f"{W}ffData/{W}checkBox")
     if box is None:
         return ""

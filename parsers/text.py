@@ -9,7 +9,8 @@ the value cell or the line, with one option or paragraph per line.
 How choices are decided (spec/declaration.md, "How a mark looks"):
 
 * an option is chosen when a mark precedes it (☒ ☑ ✓ ✔ ■ [x] (x), an `X` or `x` opening the
-  line); ☐ [ ] ( ) or nothing is unmarked; marks after the options ("občina [x] javni zavod
+  line, or an X typed beside its empty box: "☐ X direktor", "☐ direktor X"); ☐ [ ] ( ) or
+  nothing is unmarked; marks after the options ("občina [x] javni zavod
   [ ]", "direktor ✓") count when no option opens with a mark and the last one ends with one;
   "občina / javni zavod občine: javni zavod" chooses what follows the colon;
 * if some options are marked, the marked ones count; for a single choice, two different
@@ -18,9 +19,9 @@ How choices are decided (spec/declaration.md, "How a mark looks"):
 * if nothing is marked, the options still standing count, boxed or not: one value left (the
   others deleted, or the option written out after the label) is the choice; all of them left
   is no choice;
-* consent is given when its line is marked, when its value says so ("da", "soglašam"), or when
-  the consent sentence stands without any box (the applicant wrote or kept it); an empty box
-  or "ne" is no consent.
+* consent is given when its line is marked, when its value says so ("da", "soglašam"), when
+  "DA" is typed beside it (also beside an empty box), or when the consent sentence stands
+  without any box (the applicant wrote or kept it); an empty box or "ne" is no consent.
 """
 
 from __future__ import annotations
@@ -151,11 +152,14 @@ _OFFICIAL = tuple(
     (name, _prefix_pattern(tokens, _OFFICIAL_REQUIRED[name]), False, name in _STRONG_FIELDS)
     for name, tokens in _OFFICIAL_TOKENS.items()
 )
-# A second label on the same line ("Kraj in datum: Kranj Podpis: ____"): printed labels in
-# full, followed by a colon.
+# A second label on the same line ("Kraj in datum: Kranj Podpis: ____", "Ime in priimek:
+# Ana Novak<tabs>Delovno mesto: svetovalka"): printed labels, at least the words that identify
+# them on a line of their own, followed by a colon.
 _INLINE_LABEL = re.compile(
-    r"(?<![\w-])(?:podpis|obcina|tel\.?|telefon|mobitel|gsm|e-?posta|e-?mail|naslov|kraj|datum|"
-    + "|".join(_prefix_pattern(tokens, len(tokens)) for tokens in _OFFICIAL_TOKENS.values())
+    r"(?<![\w-])(?:podpis|obcina|vloga|tel\.?|telefon|mobitel|gsm|e-?posta|e-?mail|naslov|kraj|"
+    r"datum|"
+    + "|".join(_prefix_pattern(tokens, _OFFICIAL_REQUIRED[name])
+               for name, tokens in _OFFICIAL_TOKENS.items())
     + r")\s*:"
 )
 _LABELS = tuple(
@@ -290,6 +294,22 @@ def _trailing(line: str) -> list[Segment] | None:
     return result
 
 
+def _typed_x(mark: bool | None, text: str) -> Segment:
+    """An X typed beside an empty box marks its option ("☐ X direktor", "☐ direktor X").
+
+    The applicant could not tick the checkbox control (or did not know how) and typed the
+    mark next to it instead; the X is not part of the option.
+    """
+    if mark is False:
+        before = _X_MARK.match(text)
+        if before is not None and text[before.end():].strip():
+            return Segment(True, text[before.end():].strip())
+        after = _X_AFTER.search(text)
+        if after is not None and any(char.isalpha() for char in text[:after.start()]):
+            return Segment(True, text[:after.start()].strip())
+    return Segment(mark, text)
+
+
 def segments(lines: Iterable[str]) -> list[Segment]:
     """Split lines into options at every mark; a mark alone on a line belongs to the next.
 
@@ -333,7 +353,7 @@ def segments(lines: Iterable[str]) -> list[Segment]:
         for mark, begin, end in starts:
             text = line[begin:end].strip()
             if text:
-                result.append(Segment(mark, text))
+                result.append(_typed_x(mark, text))
         last_mark, last_begin, _ = starts[-1]
         if last_mark is not None and not line[last_begin:].strip():
             pending = last_mark
@@ -455,12 +475,46 @@ def decide_interests(options: Sequence[Segment]) -> tuple[list[str], str]:
 
 _NO = re.compile(r"\s*(?:ne\b|no\b|ne\s+soglasam)")
 _YES = re.compile(r"\s*(?:da\b|yes\b|soglasam\b|(?:se\s+)?strinjam\b|x\s*$|✓|✔)")
+# An answer typed next to the consent sentence, on its own ("DA" in the next cell or line)
+# or at the end of the sentence ("... mreže komunikatorjev. DA"). "Soglašam, da" is the
+# sentence itself: a "da" after a comma is no answer. Matched on the text without its final
+# stop and spaces (`_answer_text`): trailing runs of spaces in a pattern backtrack
+# quadratically on a hostile line.
+_ANSWER_YES = re.compile(r"(?:da|yes|x)$")
+_ANSWER_NO = re.compile(r"(?:ne|no)$")
+_ENDS_YES = re.compile(r"[^\s,]\s+(?:da|yes)$")
+_ENDS_NO = re.compile(r"[^\s,]\s+(?:ne|no)$")
+
+
+def _answer_text(text: str) -> str:
+    return fold(text).strip().rstrip(".!").rstrip()
+
+
+def _typed_answer(options: Sequence[Segment]) -> bool | None:
+    """DA or NE typed beside the consent (its box, if any, left empty); None if neither.
+
+    Only a line that is just the answer, or a sentence that ends with one: a free line of a
+    mail body ("Lep pozdrav") says nothing either way.
+    """
+    said = [(seg.mark, _answer_text(seg.text)) for seg in options]
+    for mark, text in said:
+        if _ANSWER_NO.match(text) or (
+                _ENDS_NO.search(text) and (mark is False or "soglas" in text)):
+            return False
+    for mark, text in said:
+        if (mark is None and _ANSWER_YES.match(text)) or (
+                mark is False and _ENDS_YES.search(text)):
+            return True
+    return None
 
 
 def decide_consent(lines: Sequence[str], sentence_seen: bool) -> bool:
     options = segments(lines)
     if any(seg.mark for seg in options):
         return True
+    answer = _typed_answer(options)
+    if answer is not None:
+        return answer
     if any(seg.mark is False for seg in options):
         return False
     text = fold(" ".join(lines)).strip()
@@ -620,6 +674,26 @@ def read_items(items: Iterable[Item]) -> Reading:
     return Reading(fields, frozenset(names), frozenset(strong & names), title)
 
 
+def _join_lines(parts: Sequence[str], name: str) -> str:
+    """A text value given on several lines (paragraphs of one cell, a wrapped line).
+
+    Separate items ("Slovenski trg 1" / "4000 Kranj") are joined with a comma; a line that
+    goes on in lower case continues the one before ("svetovalka" / "za odnose z javnostmi"),
+    and a name is never a list ("Ana" / "Novak").
+    """
+    text = ""
+    for part in parts:
+        if not part:
+            continue
+        if not text:
+            text = part
+        elif name == "full_name" or part[0].islower():
+            text += " " + part
+        else:
+            text += ", " + part
+    return text
+
+
 def _values(entry: _Collected | None) -> list[str]:
     return entry.own + entry.following if entry is not None else []
 
@@ -632,8 +706,7 @@ def _fields(collected: dict[str, _Collected], sentence_seen: bool) -> Fields:
     for name, entry in collected.items():
         lines = entry.own + entry.following
         if name in _TEXT_FIELDS:
-            parts = [clean_text(line) for line in lines]
-            text = ", ".join(part for part in parts if part)
+            text = _join_lines([clean_text(line) for line in lines], name)
             if text and (name != "phone" or any(char.isdigit() for char in text)):
                 fields[name] = text
         elif name == "email":
