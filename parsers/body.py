@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from parsers.model import Declaration, missing_problems
-from parsers.text import MARKED_GLYPHS, MAX_LINES, UNMARKED_GLYPHS, Reading, fold, read_lines
+from parsers.text import (
+    MARKED_GLYPHS,
+    MAX_LINES,
+    UNMARKED_GLYPHS,
+    Reading,
+    fold,
+    read_declarations,
+)
 
 # Horizontal space only: a quote prefix never reaches into the next line.
 _QUOTE = re.compile(r"^[ \t]*>(?:[ \t]*>)*+ ?", re.MULTILINE)
@@ -51,35 +58,45 @@ def own_text(text: str) -> str:
 
 
 def parse_body(text: str, html: str | None = None) -> Declaration | None:
-    """The declaration in a message body, or None unless it carries the title or most labels.
+    """The (first) declaration in a message body, or None unless it carries the title or
+    most labels; see `parse_bodies`."""
+    found = parse_bodies(text, html)
+    return found[0] if found else None
+
+
+def parse_bodies(text: str, html: str | None = None) -> list[Declaration]:
+    """The declarations in a message body: usually one, several when the sender typed the
+    form once per colleague; [] unless the body carries the title or most labels.
 
     Both alternatives are read when both are given (a client's plain-text rendering of an HTML
     table often loses the label/value pairing); the fuller reading wins. In each, what the
     sender wrote above a quoted original or a signature is read first; only when that holds
     no declaration is the whole text read, quotes unwrapped (a forwarded or quoted form).
     """
-    readings: list[tuple[Reading, str]] = [(_read(text), "body")]
+    readings: list[tuple[list[Reading], str]] = [(_read(text), "body")]
     if html:
         readings.append((_read(html_to_text(html)), "body-html"))
-    found = [(reading, kind) for reading, kind in readings if reading.is_declaration]
+    found = [(reading, kind) for reading, kind in readings if reading[0].is_declaration]
     if not found:
-        return None
-    reading, kind = min(
-        found, key=lambda pair: (len(missing_problems(pair[0].fields)), -len(pair[0].fields))
-    )
-    return Declaration(
-        fields=reading.fields,
-        problems=missing_problems(reading.fields),
-        source="body",
-        extra={"kind": kind},
-    )
+        return []
+    chosen, kind = min(found, key=lambda pair: (
+        -len(pair[0]), len(missing_problems(pair[0][0].fields)), -len(pair[0][0].fields)))
+    return [
+        Declaration(
+            fields=reading.fields,
+            problems=missing_problems(reading.fields),
+            source="body" if number == 1 else f"body ({number})",
+            extra={"kind": kind},
+        )
+        for number, reading in enumerate(chosen, 1)
+    ]
 
 
-def _read(text: str) -> Reading:
-    own = read_lines(own_text(text))
-    if own.is_declaration:
+def _read(text: str) -> list[Reading]:
+    own = read_declarations([(None, own_text(text))])
+    if own[0].is_declaration:
         return own
-    return read_lines(_QUOTE.sub("", text))
+    return read_declarations([(None, _QUOTE.sub("", text))])
 
 
 _SKIPPED = frozenset({"script", "style", "head", "title", "noscript", "template", "xml"})

@@ -13,13 +13,13 @@ import re
 import zipfile
 from collections.abc import Callable
 
-from parsers.body import html_to_text, parse_body
-from parsers.docx import DocxError, parse_docx
+from parsers.body import html_to_text, parse_bodies
+from parsers.docx import DocxError, parse_docx_all
 from parsers.limits import DEFAULT_LIMITS, MB, Limits, read_member, zip_refusal
 from parsers.model import UNREADABLE_ATTACHMENT, Declaration, Fields, missing_problems
 from parsers.odt import OdtError, parse_odt
 from parsers.pdf import KINDS as PDF_KINDS
-from parsers.pdf import parse_pdf
+from parsers.pdf import parse_pdf_all
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "parse_document", "sniff"]
 
@@ -164,16 +164,19 @@ def _parse(data: bytes, source: str, limits: Limits, *, in_archive: bool) -> lis
             if in_archive:
                 return [_unreadable(source, "arhiv ZIP v arhivu ZIP, ki ga ne odpiramo")]
             return _parse_archive(data, source, limits)
-        fields, detail = _read(kind, data, limits)  # detail: the reader's kind, or why not
+        found, detail = _read(kind, data, limits)  # detail: the reader's kind, or why not
     except RecursionError:
         return [_unreadable(source, "preveč ugnezdena struktura dokumenta")]
     except Exception as error:  # untrusted bytes: any reader failure is "cannot be read"
         return [_unreadable(source, _broken(error))]
-    if fields is None:
+    if not found:
         return [_unreadable(source, detail)] if detail else []
-    return [Declaration(
-        fields=fields, problems=missing_problems(fields), source=source, extra={"kind": detail}
-    )]
+    return [
+        Declaration(fields=fields, problems=missing_problems(fields),
+                    source=source if number == 1 else f"{source} ({number})",
+                    extra={"kind": detail})
+        for number, fields in enumerate(found, 1)
+    ]
 
 
 # Entries that zip tools add beside the documents: macOS resource forks, folder thumbnails.
@@ -212,46 +215,46 @@ def _parse_archive(data: bytes, source: str, limits: Limits) -> list[Declaration
         return found
 
 
-def _read(kind: str, data: bytes, limits: Limits) -> tuple[Fields | None, str]:
-    """(fields, kind) for a declaration, (None, "") for none, (None, why) when unreadable."""
+def _read(kind: str, data: bytes, limits: Limits) -> tuple[list[Fields], str]:
+    """(fields of each declaration, kind), ([], "") for none, ([], why) when unreadable."""
     reader = _READERS.get(kind)
     if reader is None:
-        return None, _UNREADABLE_DETAILS.get(kind, _UNREADABLE_DETAILS["unknown"])
+        return [], _UNREADABLE_DETAILS.get(kind, _UNREADABLE_DETAILS["unknown"])
     return reader(data, limits)
 
 
-def _read_pdf(data: bytes, limits: Limits) -> tuple[Fields | None, str]:
-    fields, kind = parse_pdf(data, limits.max_pages)
+def _read_pdf(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
+    found, kind = parse_pdf_all(data, limits.max_pages)
     if kind not in PDF_KINDS:
-        return None, kind
-    return (fields, kind) if fields is not None else (None, "")
+        return [], kind
+    return (found, kind) if found else ([], "")
 
 
-def _read_docx(data: bytes, limits: Limits) -> tuple[Fields | None, str]:
+def _read_docx(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         refusal = zip_refusal(archive, limits)
     if refusal:
-        return None, refusal
-    fields = parse_docx(data, limits=limits)
-    return (fields, "docx") if fields is not None else (None, "")
+        return [], refusal
+    found = parse_docx_all(data, limits=limits)
+    return (found, "docx") if found else ([], "")
 
 
-def _read_odt(data: bytes, limits: Limits) -> tuple[Fields | None, str]:
+def _read_odt(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
     fields = parse_odt(data, limits=limits)
-    return (fields, "odt") if fields is not None else (None, "")
+    return ([fields], "odt") if fields is not None else ([], "")
 
 
-def _read_text(data: bytes, limits: Limits) -> tuple[Fields | None, str]:
-    declaration = parse_body(decode_text(data))
-    return (declaration.fields, "text") if declaration is not None else (None, "")
+def _read_text(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
+    found = parse_bodies(decode_text(data))
+    return ([d.fields for d in found], "text") if found else ([], "")
 
 
-def _read_html(data: bytes, limits: Limits) -> tuple[Fields | None, str]:
-    declaration = parse_body(html_to_text(decode_text(data)))
-    return (declaration.fields, "html") if declaration is not None else (None, "")
+def _read_html(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
+    found = parse_bodies(html_to_text(decode_text(data)))
+    return ([d.fields for d in found], "html") if found else ([], "")
 
 
-_READERS: dict[str, Callable[[bytes, Limits], tuple[Fields | None, str]]] = {
+_READERS: dict[str, Callable[[bytes, Limits], tuple[list[Fields], str]]] = {
     "pdf": _read_pdf,
     "docx": _read_docx,
     "odt": _read_odt,

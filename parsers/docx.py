@@ -27,7 +27,7 @@ from lxml import etree
 
 from parsers.limits import DEFAULT_LIMITS, Limits, read_member, zip_refusal
 from parsers.model import Fields
-from parsers.text import Item, fold, match_label, read_items
+from parsers.text import Item, fold, match_label, read_declarations
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
@@ -61,13 +61,20 @@ class DocxError(ValueError):
 
 
 def parse_docx(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Fields | None:
-    """The declaration's fields, or None when the document holds no declaration.
+    """The (first) declaration's fields, or None when the document holds no declaration.
 
     Raises DocxError (or zipfile/lxml errors) when the bytes are not a readable DOCX;
     `parsers.document.parse_document` turns those into an unreadable declaration.
     """
-    reading = read_items(docx_items(data, limits=limits))
-    return reading.fields if reading.is_declaration else None
+    found = parse_docx_all(data, limits=limits)
+    return found[0] if found else None
+
+
+def parse_docx_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Fields]:
+    """The fields of each declaration: one, or several when the form is filled in once per
+    colleague in the same document; [] when it holds none."""
+    readings = read_declarations(docx_items(data, limits=limits))
+    return [reading.fields for reading in readings] if readings[0].is_declaration else []
 
 
 def docx_items(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Item]:

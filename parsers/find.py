@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from parsers.body import parse_body
+from parsers.body import parse_bodies
 from parsers.document import parse_document
 from parsers.model import UNREADABLE_ATTACHMENT, Declaration
 from parsers.text import normalize
@@ -38,10 +38,10 @@ def find_declarations(
     if armour >= 0:
         # Inline PGP: the body itself is encrypted; say so rather than "no declaration".
         found.extend(parse_document(body_text[armour:armour + 4096].encode(), "body"))
-    body = parse_body(body_text, body_html)
-    if body is not None:
+    bodies = parse_bodies(body_text, body_html)
+    readable = any(UNREADABLE_ATTACHMENT not in d.problems for d in found)
+    for body in bodies:
         empty = not any(value for name, value in body.fields.items() if name != "consent")
-        readable = any(UNREADABLE_ATTACHMENT not in d.problems for d in found)
         if not (empty and readable):
             found.append(body)
     return _unique(found)

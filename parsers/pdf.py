@@ -34,7 +34,7 @@ from parsers.text import (
     clean_text,
     decide_choice,
     fold,
-    read_lines,
+    read_declarations,
 )
 
 PDF_ACROFORM = "pdf-acroform"
@@ -54,9 +54,17 @@ _FORM_NAMES_NEEDED = 4  # this many of our AcroForm names make it the official f
 
 
 def parse_pdf(data: bytes, max_pages: int) -> tuple[Fields | None, str]:
-    """(fields, kind) of the declaration in the PDF, or (None, kind) when it holds none.
+    """(fields, kind) of the (first) declaration in the PDF, or (None, kind) when it holds
+    none; see `parse_pdf_all`."""
+    found, kind = parse_pdf_all(data, max_pages)
+    return (found[0] if found else None), kind
 
-    When the PDF cannot be read the result is (None, detail) where `detail` says why in
+
+def parse_pdf_all(data: bytes, max_pages: int) -> tuple[list[Fields], str]:
+    """(fields of each declaration, kind): usually one; several when the text layer holds
+    the form filled in once per person (pages of a merged print); [] when it holds none.
+
+    When the PDF cannot be read the result is ([], detail) where `detail` says why in
     Slovenian and is not one of `KINDS`: encrypted with a password, a scan with no text, an
     XFA-only form, or broken.
     """
@@ -65,8 +73,8 @@ def parse_pdf(data: bytes, max_pages: int) -> tuple[Fields | None, str]:
     except PdfminerException as error:
         cause = error.args[0] if error.args else error
         if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
-            return None, ENCRYPTED
-        return None, BROKEN
+            return [], ENCRYPTED
+        return [], BROKEN
     with pdf:
         appearances = _Appearances()
         values, form_names, xfa = _acroform(pdf.doc, pdf.pages, appearances)
@@ -74,28 +82,29 @@ def parse_pdf(data: bytes, max_pages: int) -> tuple[Fields | None, str]:
         has_values = any(value not in ("", False) for value in acro.values()) or bool(
             acro.get("interests"))
         if has_values and not missing_problems(acro):
-            return acro, PDF_ACROFORM
+            return [acro], PDF_ACROFORM
         text = "\n".join(_page_texts(pdf, appearances))
-    reading = read_lines(text)
+    readings = read_declarations([(None, text)])
+    reading = readings[0]
     if has_values:
         # The widgets are not in the text layer: there, every option stands unmarked and the
         # consent sentence has no box, so only fields the AcroForm lacks are taken from it.
         merged = dict(reading.fields) if reading.is_declaration else {}
         merged.update({name: value for name, value in acro.items() if value != ""})
         merged["consent"] = acro.get("consent", False)
-        return _ordered(merged), PDF_ACROFORM
+        return [_ordered(merged)], PDF_ACROFORM
     if xfa and not reading.is_declaration and form_names < _FORM_NAMES_NEEDED:
         # An XFA-only form draws its fields from XML at view time: the page holds no more
         # than a "please wait" notice, so say why instead of passing it as no declaration.
-        return None, XFA_ONLY
+        return [], XFA_ONLY
     if not text.strip():
-        return None, NO_TEXT
+        return [], NO_TEXT
     if reading.is_declaration or form_names >= _FORM_NAMES_NEEDED:
         fields = dict(reading.fields)
         if form_names >= _FORM_NAMES_NEEDED:
             fields["consent"] = False  # the official form, unfilled: its box is a widget
-        return fields, PDF_TEXT
-    return None, PDF_TEXT
+        return [fields] + [dict(more.fields) for more in readings[1:]], PDF_TEXT
+    return [], PDF_TEXT
 
 
 def _page_texts(pdf: Any, appearances: _Appearances) -> Iterator[str]:

@@ -742,3 +742,73 @@ _ORDER = ("full_name", "job_title", "email", "phone", "organization_type", "orga
 def read_lines(text: str) -> Reading:
     """The grammar over plain text, one free line per line."""
     return read_items([(None, text)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Several declarations in one document
+
+MAX_DECLARATIONS = 20  # per document: a municipality's whole PR team, not a phone book
+
+
+def read_declarations(items: Sequence[Item]) -> list[Reading]:
+    """Each declaration of a document that holds the form filled in more than once (one
+    per colleague, one after another), in order; one reading when it holds one.
+
+    A new declaration starts where the name label comes again after a declaration's worth
+    of labels. A part that does not read as a declaration of its own (the name and a
+    signature line under the form, "Ime in priimek: … Podpis: …") stays with the one
+    before it, as `read_items` would have read it.
+    """
+    parts = _parts(items)
+    if len(parts) == 1:
+        return [read_items(items)]
+    kept: list[tuple[list[Item], Reading]] = []
+    for part in parts:
+        reading = read_items(part)
+        if kept and not _stands_alone(reading):
+            joined = kept[-1][0] + part
+            kept[-1] = (joined, read_items(joined))
+        else:
+            kept.append((part, reading))
+    return [reading for _, reading in kept]
+
+
+def _stands_alone(reading: Reading) -> bool:
+    fields = reading.fields
+    return (reading.is_declaration and bool(fields.get("full_name"))
+            and bool(fields.get("email") or fields.get("organization")))
+
+
+def _parts(items: Sequence[Item]) -> list[list[Item]]:
+    # Cheap gate: without the name label twice there is nothing to split.
+    if sum(fold(label or "").count("priimek") + fold(value).count("priimek")
+           for label, value in items) < 2:
+        return [list(items)]
+    parts: list[list[Item]] = [[]]
+    seen: set[str] = set()
+    budget = MAX_LINES
+    for label, value in _line_items(items):
+        budget -= 1
+        if budget <= 0:
+            parts[-1].append((label, value))
+            continue
+        found = (match_label(label[:MAX_LINE], whole_cell=True) if label is not None
+                 else match_label(value[:MAX_LINE]))
+        name = _FIELD_OF.get(found.name, found.name) if found is not None else None
+        if (name == "full_name" and "full_name" in seen and len(seen - {"title"}) >= _LABELS_NEEDED
+                and len(parts) < MAX_DECLARATIONS):
+            parts.append([])
+            seen = set()
+        if name is not None:
+            seen.add(name)
+        parts[-1].append((label, value))
+    return [part for part in parts if part]
+
+
+def _line_items(items: Iterable[Item]) -> Iterable[Item]:
+    """Free text one line per item (the grammar reads a free item line by line anyway)."""
+    for label, value in items:
+        if label is None:
+            yield from ((None, line) for line in value.splitlines() if line.strip())
+        else:
+            yield label, value
