@@ -238,9 +238,28 @@ def _null_return_path(view: MessageView, campaign: Campaign) -> str | None:
 
 def _robot_sender(view: MessageView, campaign: Campaign) -> str | None:
     local = view.sender.rpartition("@")[0]
-    if local in _NO_REPLY_LOCALS:
+    if local in _NO_REPLY_LOCALS or _NO_REPLY_PREFIX.match(local):
         return f"sender {view.sender}"
     return None
+
+
+# "noreply-obvestila@", "no_reply@", "bounces+1234@", "donotreply.sistem@": senders whose
+# name says nobody reads what is sent to them.
+_NO_REPLY_PREFIX = re.compile(r"(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)(?:$|[-_.+])")
+
+# Subject prefixes autoresponders put in front of the subject they answer, where a header
+# does not say so (Outlook's out-of-office in English and Slovenian, Lotus Notes, others).
+_AUTOREPLY_SUBJECT = re.compile(
+    r"\s*(?:automatic\s+reply|samodejni\s+odgovor|auto(?:matic)?[-_ ]?(?:reply|response)"
+    r"|out\s+of\s+(?:the\s+)?office|auto|odsotnost|odsoten|odsotna|abwesenheitsnotiz"
+    r"|risposta\s+automatica)\s*:",
+    re.IGNORECASE,
+)
+
+
+def _autoreply_subject(view: MessageView, campaign: Campaign) -> str | None:
+    found = _AUTOREPLY_SUBJECT.match(view.subject)
+    return f"Subject: {view.subject[:80]}" if found else None
 
 
 def _report(view: MessageView, campaign: Campaign) -> str | None:
@@ -298,6 +317,9 @@ AUTO_RULES: tuple[AutoRule, ...] = (
         "X-Autorespond: an autoresponder's reply",
         _header_rule("X-Autorespond", lambda v: v.lower() != "no"),
     ),
+    AutoRule("autoreply-subject",
+             "an autoresponder's subject ('Samodejni odgovor:', 'Automatic reply:', 'Auto:')",
+             _autoreply_subject),
     AutoRule("our-own", "our own message: our address or our Message-ID domain", _our_own),
 )
 

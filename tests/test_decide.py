@@ -424,6 +424,14 @@ AUTO_CASES = [
     ({}, {"sender": "noreply@kranj.si"}, "robot-sender"),
     ({}, {"sender": "no-reply@kranj.si"}, "robot-sender"),
     ({}, {"sender": "do-not-reply@kranj.si"}, "robot-sender"),
+    ({}, {"sender": "noreply-obvestila@kranj.si"}, "robot-sender"),
+    ({}, {"sender": "no_reply@kranj.si"}, "robot-sender"),
+    ({}, {"sender": "bounces+12345@lists.kranj.si"}, "robot-sender"),
+    ({}, {"subject": "Samodejni odgovor: Izjava o pristopu k mreži"}, "autoreply-subject"),
+    ({}, {"subject": "Automatic reply: Izjava o pristopu"}, "autoreply-subject"),
+    ({}, {"subject": "Auto: Izjava o pristopu k mreži komunikatorjev"}, "autoreply-subject"),
+    ({}, {"subject": "Odsotnost: Izjava o pristopu"}, "autoreply-subject"),
+    ({}, {"subject": "Out of Office: Izjava"}, "autoreply-subject"),
     ({}, {"content_type": "multipart/report"}, "report"),
     ({"X-Failed-Recipients": "nobody@kranj.si"}, {}, "failed-recipients"),
     ({"X-Autoreply": "yes"}, {}, "x-autoreply"),
@@ -462,6 +470,22 @@ def test_each_auto_submitted_rule_alone(
 )
 def test_not_automatic(headers: dict[str, str]) -> None:
     message = view(headers=headers)
+    assert auto_submitted_reason(message, CAMPAIGN) is None
+    assert decide(message, [Declaration(dict(GOOD))], FACTS).status == Status.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject"),
+    [
+        ("ana.noreplyova@kranj.si", "Izjava o pristopu"),
+        ("bouncek@kranj.si", "Izjava o pristopu"),
+        ("ana.novak@kranj.si", "Izjava o pristopu: avtomatsko izpolnjena"),
+        ("ana.novak@kranj.si", "Re: Samodejni odgovor ni prišel"),
+        ("ana.novak@kranj.si", "Automobili: izjava"),
+    ],
+)
+def test_a_person_whose_name_or_subject_only_looks_automatic(sender: str, subject: str) -> None:
+    message = replace(view(), sender=sender, subject=subject)
     assert auto_submitted_reason(message, CAMPAIGN) is None
     assert decide(message, [Declaration(dict(GOOD))], FACTS).status == Status.ACCEPTED
 
