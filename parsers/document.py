@@ -17,7 +17,7 @@ from parsers.body import html_to_text, parse_bodies
 from parsers.docx import DocxError, parse_docx_all
 from parsers.limits import DEFAULT_LIMITS, MB, Limits, read_member, zip_refusal
 from parsers.model import UNREADABLE_ATTACHMENT, Declaration, Fields, missing_problems
-from parsers.odt import OdtError, parse_odt
+from parsers.odt import OdtError, parse_odt_all
 from parsers.pdf import KINDS as PDF_KINDS
 from parsers.pdf import parse_pdf_all
 
@@ -240,8 +240,8 @@ def _read_docx(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
 
 
 def _read_odt(data: bytes, limits: Limits) -> tuple[list[Fields], str]:
-    fields = parse_odt(data, limits=limits)
-    return ([fields], "odt") if fields is not None else ([], "")
+    found = parse_odt_all(data, limits=limits)
+    return (found, "odt") if found else ([], "")
 
 
 def _read_text(data: bytes, limits: Limits) -> tuple[list[Fields], str]:

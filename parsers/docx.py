@@ -40,7 +40,7 @@ _OFFICE_DOCUMENT = (
 ON, OFF = "☒", "☐"
 
 # Symbol fonts' private-use code points (w:sym w:char, low byte) that draw boxes and ticks.
-_SYMBOLS = {
+SYMBOL_FONTS = {
     "wingdings": {0xFE: ON, 0xFD: ON, 0xFC: "✓", 0xFB: ON, 0x78: ON, 0xA8: OFF, 0x6F: OFF,
                   0x71: OFF, 0x6E: ON, 0xA1: OFF, 0xA4: ON},
     "wingdings 2": {0x52: ON, 0x54: ON, 0x53: ON, 0x51: ON, 0x50: "✓", 0xA3: OFF, 0x2A: OFF,
@@ -207,11 +207,11 @@ def _table_items(table: etree._Element) -> Iterator[Item]:
         cells = [cell for cell in cells if cell.column not in notes]
         if labels is not None:
             above, labels = labels, None
-            if _answer_row(cells):
-                yield from _column_items(above, cells)
+            if answer_row(cells):
+                yield from column_items(above, cells)
                 continue
             yield from row_items(above)
-        if _label_row(cells):
+        if label_row(cells):
             labels = cells
             continue
         filled = [cell for cell in cells if cell.text or cell.nested]
@@ -229,18 +229,18 @@ def _firm_label(text: str) -> bool:
     return found is not None and not found.loose and found.name not in ("title", "consent_text")
 
 
-def _label_row(cells: list[TableCell]) -> bool:
+def label_row(cells: list[TableCell]) -> bool:
     """Two or more labels and nothing else: the column headings of the row below."""
     filled = [cell for cell in cells if cell.text or cell.nested]
     return len(filled) >= 2 and all(not cell.nested and _firm_label(cell.text) for cell in filled)
 
 
-def _answer_row(cells: list[TableCell]) -> bool:
+def answer_row(cells: list[TableCell]) -> bool:
     return any(cell.text for cell in cells) and not any(
         _firm_label(cell.text) for cell in cells if cell.text)
 
 
-def _column_items(labels: list[TableCell], answers: list[TableCell]) -> Iterator[Item]:
+def column_items(labels: list[TableCell], answers: list[TableCell]) -> Iterator[Item]:
     """Each label with the answer under it (the answer cell that starts in its column)."""
     below = {cell.column: cell for cell in answers}
     for label in labels:
@@ -415,7 +415,7 @@ def _symbol_font(run: etree._Element) -> dict[int, str] | None:
     if fonts is None:
         return None
     for attribute in ("ascii", "hAnsi", "cs"):
-        table = _SYMBOLS.get((fonts.get(f"{W}{attribute}") or "").lower())
+        table = SYMBOL_FONTS.get((fonts.get(f"{W}{attribute}") or "").lower())
         if table is not None:
             return table
     return None
@@ -502,7 +502,7 @@ def _symbol(sym: etree._Element) -> str:
         code = int(sym.get(f"{W}char") or "", 16)
     except ValueError:
         return ""
-    table = _SYMBOLS.get(font)
+    table = SYMBOL_FONTS.get(font)
     if table is None:
         return chr(code) if code < 0xE000 or code > 0xF8FF else ""
     return table.get(code & 0xFF, "")

@@ -2,9 +2,15 @@
 
 content.xml is walked like the DOCX body (parsers.docx): paragraphs, headings and list items
 become free lines, table rows label/value items through the same row rules
-(`parsers.docx.row_items`). Struck-through text (an automatic style with a line-through) is
-left out, as a crossed-out option; a form checkbox control becomes ☒ or ☐. Tracked
-deletions, notes, annotations and frames are not read.
+(`parsers.docx.row_items`), a row of labels over a row of answers column by column.
+Struck-through text (an automatic style with a line-through) is left out, as a crossed-out
+option. Every checkbox becomes ☒ or ☐ in front of its option: a form control (form:checkbox
+or form:radio bound to a draw:control), a Word form field as LibreOffice keeps it
+(field:fieldmark FORMCHECKBOX), and a box typed in a symbol font ("þ" in a Wingdings span
+draws ☒). A dropdown reads as its chosen entry (a FORMDROPDOWN fieldmark keeps only an index
+into its list). Text boxes (draw:frame/draw:text-box, draw:custom-shape) are read after the
+paragraph that anchors them, as in the DOCX reader. Tracked deletions, notes and annotations
+are not read.
 """
 
 from __future__ import annotations
@@ -12,21 +18,35 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from lxml import etree
 
-from parsers.docx import NOTE_HEADER, TableCell, is_header, row_items
+# The DOCX reader's table rules and symbol-font tables: ODT tables and fonts follow Word's.
+from parsers.docx import (
+    NOTE_HEADER,
+    SYMBOL_FONTS,
+    TableCell,
+    answer_row,
+    column_items,
+    is_header,
+    label_row,
+    row_items,
+)
 from parsers.limits import DEFAULT_LIMITS, Limits, read_member, zip_refusal
 from parsers.model import Fields
-from parsers.text import Item, fold, match_label, read_items
+from parsers.text import Item, fold, match_label, read_declarations
 
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 FO = "{urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0}"
+SVG = "{urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0}"
 FORM = "{urn:oasis:names:tc:opendocument:xmlns:form:1.0}"
 DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"
+# Word's legacy form fields, as LibreOffice keeps them (FORMCHECKBOX, FORMDROPDOWN, FORMTEXT).
+FIELD = "{urn:openoffice:names:experimental:ooo-ms-interop:xmlns:field:1.0}"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 
 ON, OFF = "☒", "☐"
@@ -34,9 +54,15 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
     remove_pis=True,
 )
-_UNREAD = frozenset({f"{TEXT}note", f"{OFFICE}annotation", f"{DRAW}frame",
-                     f"{TEXT}tracked-changes", f"{OFFICE}annotation-end"})
+_UNREAD = frozenset({f"{TEXT}note", f"{OFFICE}annotation", f"{TEXT}tracked-changes",
+                     f"{OFFICE}annotation-end", f"{FIELD}param"})
+_BOXES = frozenset({f"{DRAW}frame", f"{DRAW}custom-shape", f"{DRAW}rect", f"{DRAW}text-box"})
 _MAX_SPACES = 100  # text:s text:c="…": a count, not a reason to allocate megabytes
+_MAX_OPEN_FIELDS = 64  # a paragraph that opens more fieldmarks than this is not a form
+_MAX_PARENTS = 16  # a style's parent chain; a loop or a hostile depth ends here
+_CHECKBOX = "vnd.oasis.opendocument.field.FORMCHECKBOX"
+_DROPDOWN = "vnd.oasis.opendocument.field.FORMDROPDOWN"
+_TRUE = ("1", "true", "on", "checked")
 
 
 class OdtError(ValueError):
@@ -44,12 +70,19 @@ class OdtError(ValueError):
 
 
 def parse_odt(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Fields | None:
-    """The declaration's fields, or None when the document holds no declaration.
+    """The (first) declaration's fields, or None when the document holds no declaration.
 
     Raises OdtError (or zipfile/lxml errors) when the bytes are not a readable ODT.
     """
-    reading = read_items(odt_items(data, limits=limits))
-    return reading.fields if reading.is_declaration else None
+    found = parse_odt_all(data, limits=limits)
+    return found[0] if found else None
+
+
+def parse_odt_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Fields]:
+    """The fields of each declaration (several when the form is filled in once per
+    colleague in one document); [] when it holds none."""
+    readings = read_declarations(odt_items(data, limits=limits))
+    return [reading.fields for reading in readings] if readings[0].is_declaration else []
 
 
 def odt_items(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Item]:
@@ -64,55 +97,136 @@ def odt_items(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Item]:
     text = root.find(f"{OFFICE}body/{OFFICE}text")
     if text is None:
         raise OdtError("dokument OpenDocument ni besedilo (ODT)")
-    reader = _Reader(_struck_styles(root), _checkboxes(text))
+    struck, symbols = _text_styles(root)
+    reader = _Reader(struck, symbols, _controls(text))
     return list(reader.blocks(text))
 
 
-def _struck_styles(root: etree._Element) -> frozenset[str]:
-    struck: set[str] = set()
+def _text_styles(root: etree._Element) -> tuple[frozenset[str], dict[str, dict[int, str]]]:
+    """The automatic styles that strike text through, and those set in a symbol font
+    (Wingdings, Wingdings 2, Symbol) with that font's table of boxes and ticks.
+
+    A style names a font face (style:font-name, declared in office:font-face-decls with its
+    family) or a family directly (fo:font-family); either may come from its parent style.
+    """
+    faces: dict[str, str] = {}
+    decls = root.find(f"{OFFICE}font-face-decls")
+    if decls is not None:
+        for face in decls.iter(f"{STYLE}font-face"):
+            family = str(face.get(f"{SVG}font-family") or face.get(f"{STYLE}name") or "")
+            faces[str(face.get(f"{STYLE}name", ""))] = family.strip("'\" ").lower()
     styles = root.find(f"{OFFICE}automatic-styles")
     if styles is None:
-        return frozenset()
+        return frozenset(), {}
+    own: dict[str, tuple[bool | None, str | None, str]] = {}
     for style in styles.iter(f"{STYLE}style"):
+        struck: bool | None = None
+        font: str | None = None
         properties = style.find(f"{STYLE}text-properties")
-        if properties is None:
-            continue
-        line = properties.get(f"{STYLE}text-line-through-style", "none")
-        kind = properties.get(f"{STYLE}text-line-through-type", "")
-        if line != "none" or kind not in ("", "none"):
-            struck.add(str(style.get(f"{STYLE}name", "")))
-    return frozenset(struck)
+        if properties is not None:
+            line = properties.get(f"{STYLE}text-line-through-style")
+            kind = properties.get(f"{STYLE}text-line-through-type")
+            if line is not None or kind is not None:
+                struck = (line or "none") != "none" or (kind or "none") != "none"
+            for name in ("font-name", "font-name-complex", "font-name-asian"):
+                face = properties.get(f"{STYLE}{name}")
+                if face is not None:
+                    font = faces.get(face, face.lower())
+                    break
+            family = properties.get(f"{FO}font-family")
+            if font is None and family is not None:
+                font = family.strip("'\" ").lower()
+        own[str(style.get(f"{STYLE}name", ""))] = (
+            struck, font, str(style.get(f"{STYLE}parent-style-name", "")))
+    struck_names: set[str] = set()
+    symbols: dict[str, dict[int, str]] = {}
+    for name in own:
+        struck, font, parent = own[name]
+        for _ in range(_MAX_PARENTS):
+            if (struck is not None and font is not None) or parent not in own:
+                break
+            above = own[parent]
+            struck = above[0] if struck is None else struck
+            font = above[1] if font is None else font
+            parent = above[2]
+        if struck:
+            struck_names.add(name)
+        table = SYMBOL_FONTS.get(font or "")
+        if table is not None:
+            symbols[name] = table
+    return frozenset(struck_names), symbols
 
 
-def _checkboxes(text: etree._Element) -> dict[str, bool]:
+def _controls(text: etree._Element) -> dict[str, bool]:
+    """The state of each form checkbox and radio button, by the id its draw:control names."""
     states: dict[str, bool] = {}
     forms = text.find(f"{OFFICE}forms")
     if forms is None:
         return states
-    for box in forms.iter(f"{FORM}checkbox"):
-        key = box.get(XML_ID) or box.get(f"{FORM}id") or ""
-        state = box.get(f"{FORM}current-state") or box.get(f"{FORM}state") or ""
+    for control in forms.iter(f"{FORM}checkbox", f"{FORM}radio"):
+        key = control.get(XML_ID) or control.get(f"{FORM}id") or ""
+        if control.tag == f"{FORM}checkbox":
+            state = control.get(f"{FORM}current-state") or control.get(f"{FORM}state") or ""
+        else:
+            state = (control.get(f"{FORM}current-selected") or control.get(f"{FORM}selected")
+                     or "")
         if key:
-            states[key] = state == "checked"
+            states[key] = state.lower() in _TRUE
     return states
 
 
+@dataclass
+class _Walk:
+    """What the walk of one paragraph carries besides its text."""
+
+    boxes: list[etree._Element] = field(default_factory=list)  # text boxes, read afterwards
+    # One entry per open fieldmark: True when its displayed text is not to be read (a
+    # FORMDROPDOWN, whose chosen entry was read from its list instead).
+    fields: list[bool] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> bool:
+        return any(self.fields)
+
+
 class _Reader:
-    def __init__(self, struck: frozenset[str], boxes: dict[str, bool]) -> None:
+    def __init__(self, struck: frozenset[str], symbols: dict[str, dict[int, str]],
+                 controls: dict[str, bool]) -> None:
         self.struck = struck
-        self.boxes = boxes
+        self.symbols = symbols
+        self.controls = controls
 
     def blocks(self, container: etree._Element) -> Iterator[Item]:
         for child in container:
             tag = child.tag
             if tag in (f"{TEXT}p", f"{TEXT}h"):
                 if child.get(f"{TEXT}style-name") not in self.struck:
-                    yield (None, self.paragraph(child))
+                    yield from self.paragraph_items(child)
             elif tag == f"{TABLE}table":
                 yield from self.table(child)
             elif tag in (f"{TEXT}list", f"{TEXT}list-item", f"{TEXT}list-header",
-                         f"{TEXT}section", f"{TEXT}index-body"):
+                         f"{TEXT}section", f"{TEXT}index-body", f"{DRAW}text-box"):
                 yield from self.blocks(child)
+
+    def paragraph_items(self, paragraph: etree._Element) -> Iterator[Item]:
+        """A paragraph, and the text boxes anchored in it (as `parsers.docx._box_items`).
+
+        When the paragraph is just a label and its boxes hold only paragraphs, the boxes are
+        its value, all lines of it (a two-line address), as a value cell would be.
+        """
+        text, boxes = self.paragraph(paragraph)
+        if not boxes:
+            yield (None, text)
+            return
+        inside = [item for box in boxes for item in self.blocks(box)]
+        found = match_label(text, whole_cell=True) if text.strip() else None
+        if found is not None and found.name not in ("title", "consent_text") and all(
+                label is None for label, _ in inside):
+            yield (text, "\n".join(value for _, value in inside))
+            return
+        if text.strip():
+            yield (None, text)
+        yield from inside
 
     def rows(self, table: etree._Element) -> Iterator[etree._Element]:
         for child in table:
@@ -125,6 +239,7 @@ class _Reader:
     def table(self, table: etree._Element) -> Iterator[Item]:
         merged: dict[int, tuple[str, int]] = {}  # column -> (label, rows it still covers)
         notes: set[int] = set()
+        labels: list[TableCell] | None = None  # a row of labels, waiting for the row below
         for index, row in enumerate(self.rows(table)):
             cells, elements = self.row_cells(row, merged)
             if index == 0 and is_header(cells):
@@ -132,11 +247,23 @@ class _Reader:
                 continue
             kept = [(cell, element) for cell, element in zip(cells, elements, strict=True)
                     if cell.column not in notes]
-            filled = [cell for cell, _ in kept if cell.text or cell.nested]
+            kept_cells = [cell for cell, _ in kept]
+            if labels is not None:
+                above, labels = labels, None
+                if answer_row(kept_cells):
+                    yield from column_items(above, kept_cells)
+                    continue
+                yield from row_items(above)
+            if label_row(kept_cells):
+                labels = kept_cells
+                continue
+            filled = [cell for cell in kept_cells if cell.text or cell.nested]
             if len(filled) == 1 and len(kept) == 1 and kept[0][1] is not None:
                 yield from self.blocks(kept[0][1])
                 continue
-            yield from row_items([cell for cell, _ in kept])
+            yield from row_items(kept_cells)
+        if labels is not None:
+            yield from row_items(labels)
 
     def row_cells(
         self, row: etree._Element, merged: dict[int, tuple[str, int]]
@@ -170,17 +297,24 @@ class _Reader:
             column += 1
         return cells, elements
 
-    def paragraph(self, paragraph: etree._Element) -> str:
+    def paragraph(self, paragraph: etree._Element) -> tuple[str, list[etree._Element]]:
+        """The paragraph's text, and the text boxes anchored in it.
+
+        The walk starts afresh for every paragraph, so a fieldmark never closed cannot hide
+        the rest of the document.
+        """
         out: list[str] = []
+        walk = _Walk()
         if paragraph.text:
             out.append(paragraph.text)
-        self.inline(paragraph, out)
-        return "".join(out)
+        self.inline(paragraph, out, walk, None)
+        return "".join(out), walk.boxes
 
-    def inline(self, element: etree._Element, out: list[str]) -> None:
+    def inline(self, element: etree._Element, out: list[str], walk: _Walk,
+               symbols: dict[int, str] | None) -> None:
         for child in element:
             tag = child.tag
-            if not isinstance(tag, str):
+            if not isinstance(tag, str) or tag in _UNREAD:
                 pass
             elif tag == f"{TEXT}s":
                 out.append(" " * min(_MAX_SPACES, _count(child.get(f"{TEXT}c"))))
@@ -189,16 +323,76 @@ class _Reader:
             elif tag == f"{TEXT}line-break":
                 out.append("\n")
             elif tag == f"{DRAW}control":
-                state = self.boxes.get(str(child.get(f"{DRAW}control", "")))
-                if state is not None:
+                state = self.controls.get(str(child.get(f"{DRAW}control", "")))
+                if state is not None and not walk.hidden:
                     out.append(ON if state else OFF)
-            elif tag not in _UNREAD and child.get(f"{TEXT}style-name") not in self.struck:
-                # text:span, text:a, text:bookmark-ref, text:change-start, text:meta, ...
-                if child.text:
-                    out.append(child.text)
-                self.inline(child, out)
-            if child.tail:
-                out.append(child.tail)
+            elif tag in _BOXES:
+                # A text frame holds its paragraphs in draw:text-box; a shape holds them itself.
+                inner = child.find(f"{DRAW}text-box") if tag == f"{DRAW}frame" else child
+                if inner is not None:
+                    walk.boxes.append(inner)
+            elif tag in (f"{FIELD}fieldmark", f"{FIELD}fieldmark-start"):
+                self.fieldmark(child, out, walk)
+            elif tag == f"{FIELD}fieldmark-end":
+                if walk.fields:
+                    walk.fields.pop()
+            elif tag == f"{TEXT}drop-down":
+                out.append(_drop_down(child))
+            elif child.get(f"{TEXT}style-name") not in self.struck:
+                # text:span, text:a, text:bookmark-ref, text:user-field-get, text:meta, ...
+                table = self.symbols.get(str(child.get(f"{TEXT}style-name", "")), symbols)
+                if child.text and not walk.hidden:
+                    out.append(_glyphs(child.text, table))
+                self.inline(child, out, walk, table)
+            if child.tail and not walk.hidden:
+                out.append(_glyphs(child.tail, symbols))
+
+    def fieldmark(self, mark: etree._Element, out: list[str], walk: _Walk) -> None:
+        """A Word form field kept by LibreOffice: a check box reads as its box, a dropdown
+        as its chosen entry (the text it may show until its end is not read again)."""
+        kind = mark.get(f"{FIELD}type", "")
+        params: list[tuple[str, str]] = [
+            (str(param.get(f"{FIELD}name", "")), str(param.get(f"{FIELD}value", "")))
+            for param in mark.iter(f"{FIELD}param")]
+        shown = ""
+        if kind == _CHECKBOX:
+            checked = [value for name, value in params if name == "Checkbox_Checked"]
+            shown = (ON if checked and checked[0].lower() in _TRUE else OFF) + " "
+        elif kind == _DROPDOWN:
+            entries = [value for name, value in params if name == "Dropdown_ListEntry"]
+            chosen = [value for name, value in params if name == "Dropdown_Selected"]
+            index = _index(chosen[0]) if chosen else 0
+            shown = entries[index] if 0 <= index < len(entries) else ""
+        if not walk.hidden:
+            out.append(shown)
+        if mark.tag == f"{FIELD}fieldmark-start" and len(walk.fields) < _MAX_OPEN_FIELDS:
+            walk.fields.append(kind == _DROPDOWN)
+
+
+def _glyphs(text: str, table: dict[int, str] | None) -> str:
+    """Text set in a symbol font, read as what it draws ("þ" in Wingdings is ☒)."""
+    if table is None:
+        return text
+    return "".join(table.get(ord(char) & 0xFF, char) if ord(char) > 0x20 else char
+                   for char in text)
+
+
+def _drop_down(element: etree._Element) -> str:
+    """A text:drop-down field: the text it shows, else its selected label."""
+    shown = "".join(element.itertext(f"{TEXT}drop-down")).strip()
+    if shown:
+        return shown
+    for label in element.iter(f"{TEXT}label"):
+        if (label.get(f"{TEXT}current-selected") or "").lower() in _TRUE:
+            return str(label.get(f"{TEXT}value", ""))
+    return ""
+
+
+def _index(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
 
 
 def _count(raw: str | None) -> int:

@@ -6,6 +6,8 @@ role left empty by two different ticks, and the other people lost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from parsers.body import parse_bodies
 from parsers.document import parse_document
 from parsers.find import find_declarations
@@ -36,7 +38,7 @@ def bojan_lines() -> list[str]:
     return lines
 
 
-def people(found: list[dict[str, object]]) -> list[tuple[object, object, object]]:
+def people(found: Sequence[Mapping[str, object]]) -> list[tuple[object, object, object]]:
     return [(fields.get("full_name"), fields.get("email"), fields.get("role")) for fields in found]
 
 
