@@ -440,30 +440,70 @@ _COMPANY = re.compile(
     r"(?<![a-z])(d\s*\.?\s*o\s*\.?\s*o|d\.\s*d|s\.\s*p|k\.\s*d|d\.\s*n\.\s*o|z\.\s*o\.\s*o)"
     r"(?![a-z])"
 )
+# A public company ("Javno podjetje VO-KA Snaga", "JP Komunala") is a company a municipality
+# owns, not a public institution: the call is for municipalities and their javni zavodi.
+_PUBLIC_COMPANY = re.compile(r"\b(javn\w* podjetj\w*|jp)\b")
 _STATE = re.compile(
     r"\b(ministrstv\w*|vlad[aei]\b|upravn\w* enot\w*|agencij\w* (rs|republike slovenije)\b"
-    r"|drzavn\w* zbor\w*)"
+    r"|drzavn\w*"
+    # "Zavod RS za zaposlovanje", "Uprava RS za zaščito in reševanje", "Javni sklad RS ...",
+    # "Statistični urad Republike Slovenije": the state's own bodies and funds.
+    r"|(zavod|uprav|urad|sklad|inspektorat|direkcij|sluzb|arhiv)\w*( \w+){0,2} "
+    r"(rs|republike slovenije)\b"
+    r"|policij\w*|sodisc\w*|tozilstv\w*)"
+)
+# Public institutions only the state founds, whatever town their name carries: the town is
+# their seat, not a founder.
+_STATE_INSTITUTION = re.compile(
+    r"\b(centr?\w* za socialno delo|csd\b|gimnazij\w*|srednj\w*( \w+){0,3} sol\w*"
+    r"|solsk\w* centr?\w*|bolnisnic\w*|fakultet\w*|univerz\w* (v|na)\b"
+    r"|univerzitetn\w* klinicn\w*"
+    # A national institution says so: "Zavod za gozdove Slovenije", "Muzej novejše
+    # zgodovine Slovenije", "Zavod za zdravstveno zavarovanje Slovenije, OE Kranj".
+    r"|(zavod|institut|muzej|arhiv|galerij)\w*\b[^,;]* slovenije\b)"
 )
 _MEDIA = re.compile(
     r"\b(radio\w*|radi[ja]\b|televizij\w*|tv\b|casopis\w*|rtv\b|novice\b|tednik\w*|revij\w*"
     r"|urednistv\w*)"
 )
+# A society ("Turistično društvo Bled") is the organisation itself only in the singular:
+# "Oddelek za društva" is a municipal department.
+_SOCIETY = re.compile(r"\bdrustvo\b")
 _PUBLIC_INSTITUTION = re.compile(r"\b(javni zavod|jz\b|javnega zavoda)")
+# Where an organisation's name leaves its head for a department: "Občina Bled, uredništvo
+# Blejskih novic", "Mestna občina Kranj - Urad župana".
+_HEAD_END = re.compile(r"\s*[,;/(]\s*|\s+[-–—]\s+")
+
+
+def _is_municipality(organization: str, municipalities: Municipalities) -> bool:
+    """Whether the organisation is a municipality itself, perhaps with a department after it.
+
+    A municipality's own newsletter editor or media office ("Občina Bled, uredništvo
+    Blejskih novic") is a municipal employee, not a medium.
+    """
+    head = _HEAD_END.split(organization, maxsplit=1)[0]
+    return bool(municipalities.match(organization) or (head and municipalities.match(head)))
 
 
 def _not_eligible(draft: _Draft) -> None:
     organization = fold(_text(draft.fields, "organization"))
     if not organization:
         return
-    if draft.facts.municipalities.match(_text(draft.fields, "organization")):
-        return  # the organisation is itself a municipality
+    if _is_municipality(_text(draft.fields, "organization"), draft.facts.municipalities):
+        return
     why = None
-    if _COMPANY.search(organization):
+    if _PUBLIC_COMPANY.search(organization):
+        why = "javno podjetje (gospodarska družba, ne javni zavod)"
+    elif _COMPANY.search(organization):
         why = "gospodarska družba"
     elif _STATE.search(organization):
         why = "državni organ"
+    elif _STATE_INSTITUTION.search(organization):
+        why = "javni zavod, ki ga ustanovi država"
     elif _MEDIA.search(organization) and not _PUBLIC_INSTITUTION.search(organization):
         why = "medij"
+    elif _SOCIETY.search(organization):
+        why = "društvo"
     if why:
         draft.reasons.append(NOT_ELIGIBLE)
         # Words for the coordinator, who reads them in the Slovenian digest.
@@ -483,11 +523,36 @@ _ROLE_FITS: Mapping[str, frozenset[str]] = {
 }
 
 
+# What names a public institution rather than a municipal administration.
+_INSTITUTION = re.compile(
+    r"\b(javn\w* zavod\w*|jz|zavod\w*|knjiznic\w*|os|osnovn\w* sol\w*|glasben\w* sol\w*"
+    r"|vrtec|vrtc\w*|zdravstven\w* dom\w*|lekarn\w*|muzej\w*|galerij\w*|gledalisc\w*"
+    r"|ljudsk\w* univerz\w*|kulturn\w* dom\w*|mladinsk\w* centr?\w*"
+    r"|turisticn\w* informacijsk\w* centr?\w*)\b"
+)
+
+
 def _role_mismatch(draft: _Draft) -> None:
+    """director and mayor belong to a municipality, institution_pr to a public institution.
+
+    The ticked organisation type is checked, and so is the name: a director who ticks
+    "občina" but writes "Zavod za turizem Bled" directs the institution, not the municipal
+    administration, and the coordinator should see it.
+    """
     role = _text(draft.fields, "role")
     kind = _text(draft.fields, "organization_type")
     if role in _ROLE_FITS and kind and kind not in _ROLE_FITS[role]:
         draft.reasons.append(ROLE_MISMATCH)
+    elif role in ("director", "mayor") and _names_an_institution(draft):
+        draft.reasons.append(ROLE_MISMATCH)
+        draft.notes.append(f"»{_text(draft.fields, 'organization')}« je javni zavod, ne občina")
+
+
+def _names_an_institution(draft: _Draft) -> bool:
+    organization = _text(draft.fields, "organization")
+    if not organization or _is_municipality(organization, draft.facts.municipalities):
+        return False
+    return _INSTITUTION.search(fold(organization)) is not None
 
 
 def _deadline(draft: _Draft) -> None:
@@ -526,10 +591,33 @@ def _looks_like_address(text: str) -> bool:
     return re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", text) is not None
 
 
+# A joint municipal administration ("Skupna občinska uprava občin Kranj in Naklo",
+# "Medobčinska uprava občin Slovenske Konjice, Vitanje in Zreče") names all its members.
+_JOINT_ADMINISTRATION = re.compile(r"\b(skupn\w* (obcinsk\w* )?uprav\w*|medobcinsk\w*)")
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    municipality: Municipality | None
+    given: bool  # the applicant named one (or, for obcina, the organisation at all)
+    named: tuple[Municipality, ...] = ()  # all of several municipalities the text named
+
+
+def _several(text: str, municipalities: Municipalities) -> tuple[Municipality, ...]:
+    named = municipalities.find_all(text)
+    return named if len(named) > 1 else ()
+
+
 def _resolve_municipality(
     fields: Mapping[str, FieldValue], municipalities: Municipalities
-) -> tuple[Municipality | None, bool]:
-    """The municipality this declaration belongs to, and whether the applicant named one."""
+) -> _Resolved:
+    """The municipality this declaration belongs to, and whether the applicant named one.
+
+    Several founders in the municipality field ("Občini Kranj in Naklo") or a joint
+    administration of several municipalities: every one of them is a municipality, so the
+    organisation is eligible; the first named (usually the seat) is stored and all of them
+    are noted for the coordinator.
+    """
     kind = _text(fields, "organization_type")
     organization = _text(fields, "organization")
     given = _text(fields, "municipality")
@@ -537,17 +625,25 @@ def _resolve_municipality(
         for text in (organization, given):
             found = text and (municipalities.match(text) or municipalities.find_in(text))
             if found:
-                return found, True
-        return None, bool(organization or given)
+                return _Resolved(found, True)
+        joint = _JOINT_ADMINISTRATION.search(fold(organization))
+        named = _several(organization, municipalities) if joint else ()
+        named = named or (_several(given, municipalities) if given else ())
+        if named:
+            return _Resolved(named[0], True, named)
+        return _Resolved(None, bool(organization or given))
     if given:
         found = municipalities.match(given) or municipalities.find_in(given)
-        return found, True
+        if found:
+            return _Resolved(found, True)
+        named = _several(given, municipalities)
+        return _Resolved(named[0] if named else None, True, named)
     if organization:
         # A public institution's name usually says its town: "Javni zavod Cerkno".
         found = municipalities.find_in(organization)
         if found or kind == "javni_zavod":
-            return found, False
-    return None, False
+            return _Resolved(found, False)
+    return _Resolved(None, False)
 
 
 def _stored_fields(fields: Fields, municipality: Municipality | None) -> Fields:
@@ -563,17 +659,21 @@ def _stored_fields(fields: Fields, municipality: Municipality | None) -> Fields:
 def _decide_declaration(
     declaration: Declaration, facts: Facts, earlier_emails: set[str]
 ) -> DeclarationDecision:
-    municipality, given = _resolve_municipality(declaration.fields, facts.municipalities)
+    resolved = _resolve_municipality(declaration.fields, facts.municipalities)
+    municipality = resolved.municipality
     fields = _stored_fields(declaration.fields, municipality)
     email = _text(fields, "email")
     draft = _Draft(
         fields=fields,
         facts=facts,
         municipality=municipality,
-        municipality_given=given,
+        municipality_given=resolved.given,
         duplicate_in_message=bool(email) and email in earlier_emails,
         parser_problems=tuple(declaration.problems),
     )
+    if resolved.named:
+        names = ", ".join(m.name for m in resolved.named)
+        draft.notes.append(f"navedenih je več občin ({names}); shranjena je prva")
     for rule in DECLARATION_RULES:
         rule.apply(draft)
     reasons = tuple(dict.fromkeys(draft.reasons))

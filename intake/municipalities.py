@@ -162,6 +162,13 @@ class Municipalities:
             and not (key.startswith("mo") and " " not in key and key in _ALIASES)
         ]
         self._patterns: tuple[_Pattern, ...] = tuple(patterns)
+        # "MOL", "MOM", "MONM": searched for inside a text only when written in capitals,
+        # as on letterheads ("Kabinet župana MOL"); a small "mol" or "mom" is some word.
+        self._acronyms: Mapping[str, Municipality] = {
+            key: m
+            for key, m in exact.items()
+            if m is not None and " " not in key and key.startswith("mo") and key in _ALIASES
+        }
 
     def __len__(self) -> int:
         return len(self.all)
@@ -209,6 +216,27 @@ class Municipalities:
         mixed-case text a name must start with a capital letter, so "mirna", "kanal" and
         "grad" as words do not count. Nothing found: `match` on the whole text.
         """
+        spans = self._spans(text)
+        if not spans:
+            return self.match(text)
+        named = {span[3] for span in spans}
+        return named.pop() if len(named) == 1 else None
+
+    def find_all(self, text: str) -> tuple[Municipality, ...]:
+        """Every municipality named inside a text, in the order written, each once.
+
+        "Občini Kranj in Naklo" -> (Kranj, Naklo): the founders of a joint institution or
+        the members of a joint administration. Same rules as `find_in` (longest name wins,
+        capitals in mixed-case text); nothing found: `match` on the whole text, if any.
+        """
+        spans = self._spans(text)
+        if not spans:
+            whole = self.match(text)
+            return (whole,) if whole else ()
+        return tuple(dict.fromkeys(span[3] for span in sorted(spans, key=lambda s: s[1])))
+
+    def _spans(self, text: str) -> list[tuple[int, int, int, Municipality]]:
+        """Non-overlapping (size, start, end, municipality) of the names found in `text`."""
         found = [(t.group(), fold(t.group())) for t in _TOKEN.finditer(text)]
         originals = [orig for orig, _ in found]
         words = [_TOKEN_SYNONYMS.get(f, f) for _, f in found]
@@ -224,14 +252,15 @@ class Municipalities:
                     for a, b in zip(pattern.tokens, words[start : start + n], strict=True)
                 ):
                     spans.append((pattern.size, start, start + n, pattern.municipality))
-        if not spans:
-            return self.match(text)
+        for start, word in enumerate(words):
+            acronym = self._acronyms.get(word)
+            if acronym and originals[start].isupper():
+                spans.append((len(word), start, start + 1, acronym))
         kept: list[tuple[int, int, int, Municipality]] = []
         for span in sorted(spans, key=lambda s: -s[0]):
             if all(span[2] <= other[1] or span[1] >= other[2] for other in kept):
                 kept.append(span)
-        named = {span[3] for span in kept}
-        return named.pop() if len(named) == 1 else None
+        return kept
 
     def _fuzzy(self, key: str) -> Municipality | None:
         if len(key) < 4:
@@ -243,6 +272,8 @@ class Municipalities:
             if m is None or len(candidate) < 4 or abs(len(candidate) - len(key)) > limit:
                 continue
             distance = _distance(key, candidate, limit)
+            if distance > limit:  # _distance caps at limit + 1: too far, not a tie
+                continue
             if distance < best_distance:
                 best_distance, best = distance, {m}
             elif distance == best_distance:
