@@ -36,7 +36,13 @@ def make_engine(url: str, **options: Any) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(parsed.database).expanduser().parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DatabaseUrlError(
+                        f"cannot create the folder {folder}: {error.strerror or error}"
+                    ) from None
             engine = create_engine(parsed, connect_args={"timeout": 30}, **options)
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -44,6 +50,8 @@ def make_engine(url: str, **options: Any) -> Engine:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             engine = create_engine(parsed, pool_pre_ping=True, **options)
+    except DatabaseUrlError:
+        raise
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
         raise DatabaseUrlError(f"cannot use database url {url!r}: {error}") from None
     return engine

@@ -136,3 +136,12 @@ def test_unreachable_database_is_one_line(tmp_path: Path, mail_sink: MailSink) -
     assert done.stderr.startswith("intake: database postgresql+psycopg://nobody@127.0.0.1:1/"
                                   "none: ")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nurl = "sqlite:////proc/intake-nope/intake.db"\n')
+    done = intake(config, "submissions", check=False)
+    assert done.returncode == 2
+    assert done.stderr == (f"intake: {config}: [database] url: cannot create the folder "
+                           "/proc/intake-nope: No such file or directory\n")
