@@ -21,6 +21,10 @@ from intake.config import Settings, default_settings, load_settings
 from intake.errors import IntakeError, ServerUnreachable, UsageError
 from parsers.model import FIELDS, Declaration
 
+# The statuses of spec/interface.md, worst first (intake.decide.Status holds the same values;
+# not imported from there so that `intake --help` does not load the decision rules).
+STATUSES: tuple[str, ...] = ("ignored", "rejected", "incomplete", "needs_review", "accepted")
+
 if TYPE_CHECKING:
     from intake.cycle import Pipeline
 
@@ -38,11 +42,14 @@ def _config_path(args: argparse.Namespace) -> Path:
 def settings_for(args: argparse.Namespace, *, optional: bool = False) -> Settings:
     """The settings of -c/--config, $INTAKE_CONFIG or ./config.toml.
 
-    Commands that need no server (parse, forms) pass optional=True: with no file they run on
-    the defaults rather than demand a configuration they would not use.
+    Commands that need no server (parse, forms, demo) pass optional=True: with no file they
+    run on the defaults rather than demand a configuration they would not use. A file named
+    by -c or $INTAKE_CONFIG is still required and checked: the interface promises every
+    command fails on a bad configuration, and a typo in either must not pass unnoticed.
     """
     path = _config_path(args)
-    if optional and not args.config and not path.exists():
+    named = bool(args.config or os.environ.get("INTAKE_CONFIG"))
+    if optional and not named and not path.exists():
         return default_settings()
     return load_settings(path)
 
@@ -84,6 +91,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from intake.bootstrap import build_pipeline, open_database, sandbox_for, smtp_connection
     from intake.cycle import Outcome, ingest
     from intake.outbox import send_pending
+    from intake.reading import newest_received, read_message
 
     settings = settings_for(args)
     received_at = _parse_time(args.received_at, settings) if args.received_at else None
@@ -92,9 +100,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
     database = open_database(settings)
+    undated = 0
     with sandbox_for(settings) as sandbox:
         pipeline = build_pipeline(settings, database, sandbox.parse)
         for path in paths:
+            if received_at is None and newest_received(read_message(path.read_bytes())) is None:
+                undated += 1
+                print(f"{path}: no Received: header; give --received-at")
+                continue
             outcome = ingest(pipeline, path, received_at)
             if isinstance(outcome, Outcome):
                 reasons = ", ".join(outcome.reasons)
@@ -113,6 +126,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             raise ServerUnreachable(report.unreachable)
     else:
         print("replies queued; [smtp] host is not set, so none was sent")
+    if undated:
+        # A file left out for want of a received time is a missing argument, not an
+        # outcome: a script must see that it was not ingested.
+        raise UsageError(f"{undated} of {len(paths)} files not ingested: no Received: header; "
+                         "give --received-at")
     return 0
 
 
@@ -189,6 +207,11 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
     from intake.listing import submission_rows
 
     settings = settings_for(args)
+    if args.status is not None and args.status not in STATUSES:
+        # A misspelt status (or a reason code such as `closed`) would otherwise list nothing
+        # and look like "none of those".
+        raise UsageError(f"submissions --status: expected one of {' | '.join(STATUSES)}, "
+                         f"got {args.status!r}")
     database = open_database(settings)
     with database.sessions() as session:
         rows = submission_rows(session, settings.campaign.timezone, status=args.status)
@@ -208,6 +231,7 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
 def _cmd_forms(args: argparse.Namespace) -> int:
     from intake.forms import write_forms
 
+    settings_for(args, optional=True)  # unused, but a bad -c must fail here as everywhere
     directory = Path(args.output)
     try:
         docx_path, pdf_path = write_forms(directory)
@@ -287,6 +311,8 @@ def _send_outbox(settings: Settings, pipeline: Pipeline) -> str:
 def _cmd_review(args: argparse.Namespace) -> int:
     from intake.coordinator import decide_review, open_reviews
 
+    if args.action == "list" and args.id is not None:
+        raise UsageError("review list: takes no id (approve ID / reject ID decide one)")
     settings, pipeline = _open_pipeline(args)
     zone = settings.campaign.timezone
     if args.action == "list":
@@ -382,6 +408,9 @@ def _cmd_digest(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from intake.demo import render_outcome, run_demo
 
+    # The demo brings its own settings; a bad -c must still fail here as everywhere.
+    settings_for(args, optional=True)
+
     def say(line: str) -> None:
         print(line, flush=True)
 
@@ -442,7 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
                  _cmd_ingest)
     ingest.add_argument("files", nargs="+", metavar="FILE.eml")
     ingest.add_argument("--received-at", metavar="ISO-TIME",
-                        help="received time for files without a Received: header")
+                        help="received time for files without a Received: header (without "
+                        "an offset: campaign.timezone); without it such files are not "
+                        "ingested and the exit code is 2")
 
     parse = add("parse", "parse declaration documents (.pdf, .docx, .eml) and print the fields",
                 _cmd_parse)
@@ -452,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     submissions = add("submissions", "what was received and what became of it",
                       _cmd_submissions)
     submissions.add_argument("--json", action="store_true", help="one JSON object per line")
-    submissions.add_argument("--status", metavar="S", help="only this status")
+    submissions.add_argument("--status", metavar="S",
+                             help=f"only this status: {', '.join(STATUSES)}")
 
     members = add("members", "the current members; `members remove EMAIL` erases a person",
                   _cmd_members)
@@ -468,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--reason", metavar="TEXT", help="why (reject)")
 
     digest = add("digest", "build the daily digest for a day", _cmd_digest)
-    digest.add_argument("--date", metavar="YYYY-MM-DD", help="default: yesterday")
+    digest.add_argument("--date", metavar="YYYY-MM-DD",
+                        help="default: yesterday in campaign.timezone")
     digest.add_argument("--print", action="store_true", help="show it in the terminal")
     digest.add_argument("--send", action="store_true",
                         help="mail it to [digest] to (again, if it was sent already)")
@@ -501,12 +534,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a reader gone away shows here, not in the flush at exit
+        return code
     except IntakeError as error:
         print(f"intake: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`intake submissions --json | head`): no traceback, and
+        # nothing more to flush at exit. 141 is what a shell reports for death by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def run() -> None:
