@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import email
+import email.parser
 import email.policy
 import re
 import unicodedata
@@ -29,10 +30,26 @@ from types import MappingProxyType
 
 from mailparser.utils import parse_received
 
+from parsers.body import defuse_html
+
 MAX_FILENAME = 100
 # Deeper nesting than this is an attack or a mail loop, not a municipality's application.
 MAX_DEPTH = 30
 MAX_RECEIVED = 2000  # characters of one Received: header worth reading
+# What a hostile message may cost the main process, which reads every message before any
+# sandbox is involved: a declaration is a page of text and a few files, so these bounds are
+# far above any real application and keep reading linear and well under a second.
+MAX_RECEIVED_HEADERS = 100  # Received: times read (the newest is on top)
+MAX_HEADER = 16_384  # characters of one header value kept
+MAX_STRUCTURED = 4_096  # characters of an address or date header parsed (quadratic parser)
+MAX_PARAM_HEADER = 8_192  # characters of a part's Content-Type / -Disposition parsed
+MAX_PART_LINES = 10_000  # lines opening with "--" (candidate boundaries) split into parts
+MAX_HEADER_LINES = 10_000  # lines of the message's header section (folded lines count)
+MAX_RAW_LINES = 1_000_000  # lines split at all: 40 MB of base64 is 550,000
+MAX_ATTACHMENTS = 100
+MAX_TEXT = 2**20  # bytes of one text part decoded, characters of the body text kept
+MAX_HTML = 2**19  # characters of HTML bodies kept, once inline images and styles are gone
+MAX_HTML_PART = 8 * 2**20  # bytes of one HTML part decoded, inline images and all
 
 
 @dataclass(frozen=True)
@@ -120,13 +137,15 @@ class _Reader:
         self.forwarded: list[str] = []
 
     def read(self) -> MessageView:
-        msg = email.message_from_bytes(self.raw, policy=_SPLITTING)
+        raw = _cut_parts(_cut_headers(self.raw, self.defects), self.defects)
+        msg = self._split(_cut_lines(raw, self.defects))
         headers = self._headers(msg)
         sender_name, sender = self._address(headers, "from")
         _, reply_to = self._address(headers, "reply-to")
         plain, html = self._walk(msg, depth=0)
-        body_html = "\n".join(html) if html else None
-        body_text = "\n".join(plain) if plain else (html_to_text(body_html) if body_html else "")
+        body_html = self._cap_html("\n".join(html)) if html else None
+        body_text = self._cap("\n".join(plain), MAX_TEXT, "body text") if plain else (
+            html_to_text(body_html) if body_html else "")
         self._collect_defects(msg)
         return MessageView(
             message_id=_first(headers, "message-id"),
@@ -137,7 +156,8 @@ class _Reader:
             return_path=_first(headers, "return-path"),
             date=_parse_date(_first(headers, "date")),
             received_times=tuple(
-                t for t in (_received_time(v) for v in headers.get("received", ())) if t
+                t for t in (_received_time(v)
+                            for v in headers.get("received", ())[:MAX_RECEIVED_HEADERS]) if t
             ),
             headers=MappingProxyType(headers),
             content_type=_content_type(msg),
@@ -148,10 +168,41 @@ class _Reader:
             defects=tuple(dict.fromkeys(self.defects)),
         )
 
+    def _split(self, raw: bytes) -> Message:
+        try:
+            return email.message_from_bytes(raw, policy=_SPLITTING)
+        except RecursionError:
+            # The email package splits nested multiparts recursively: thousands of levels
+            # exhaust the stack before our own MAX_DEPTH is reached. The headers still say
+            # who wrote and why; the content is beyond reading.
+            self.defects.append("MIME nesting too deep")
+            msg = email.parser.BytesParser(policy=_SPLITTING).parsebytes(raw, headersonly=True)
+            msg.set_payload("")
+            return msg
+
+    def _cap(self, text: str, limit: int, what: str) -> str:
+        if len(text) <= limit:
+            return text
+        self.defects.append(f"{what} cut at {limit} characters")
+        return text[:limit]
+
+    def _cap_html(self, html: str) -> str:
+        if len(html) > MAX_HTML:
+            # Pictures pasted into the text travel as data: URIs, Word's formatting as style
+            # sheets: neither is text, and they make most of a big HTML body.
+            html = _without_styles(_DATA_URI.sub("data:", html))
+        return self._cap(html, MAX_HTML, "HTML body")
+
     def _headers(self, msg: Message) -> dict[str, tuple[str, ...]]:
         collected: dict[str, list[str]] = {}
         for name, value in msg.raw_items():
             key = str(name).strip().lower()
+            limit = MAX_STRUCTURED if key in _STRUCTURED else MAX_HEADER
+            if len(value) > limit:
+                # The header registry's parser is recursive and quadratic on some input
+                # (nested comments, unclosed quotes); no real header is this long.
+                self.defects.append(f"header {key[:40]} cut at {limit} characters")
+                value = value[:limit]
             if key not in _STRUCTURED and "=?" not in str(value) and str(value).isascii():
                 # Most headers (Received, DKIM, X-...) need no decoding, and the header
                 # registry is the most expensive part of reading a message.
@@ -174,7 +225,10 @@ class _Reader:
         try:
             pairs = getaddresses([value])
         except Exception:
-            pairs = [parseaddr(value)]
+            try:
+                pairs = [parseaddr(value)]
+            except Exception:  # RecursionError on nested comments, as getaddresses
+                return "", ""
         for display, addr in pairs:
             addr = addr.strip().strip("<>").lower()
             if "@" in addr:
@@ -188,6 +242,7 @@ class _Reader:
         if depth > MAX_DEPTH:
             self.defects.append("MIME nesting too deep")
             return plain, html
+        _cap_params(part)
         ctype = _content_type(part)
         if ctype in ("message/rfc822", "message/global"):
             inner = part.get_payload()
@@ -198,7 +253,7 @@ class _Reader:
             return plain, html
         if ctype.startswith("multipart/") and not part.is_multipart():
             # No usable boundary: what is there is most likely the text someone wrote.
-            plain.append(decode_text(_payload_bytes(part), _charset(part)))
+            plain.append(decode_text(self._text_bytes(part, MAX_TEXT), _charset(part)))
             return plain, html
         if part.is_multipart():
             if not ctype.startswith("multipart/"):
@@ -215,7 +270,9 @@ class _Reader:
             and disposition != "attachment"
             and not filename
         ):
-            text = decode_text(_payload_bytes(part), _charset(part))
+            # HTML is cut after its inline images and styles are gone (see _cap_html).
+            limit = MAX_TEXT if ctype == "text/plain" else MAX_HTML_PART
+            text = decode_text(self._text_bytes(part, limit), _charset(part))
             if ctype == "text/plain":
                 text = self._take_uuencoded(text)
                 if _param(part, "format").lower() == "flowed":
@@ -229,13 +286,31 @@ class _Reader:
         self._add_attachment(part, ctype)
         return plain, html
 
+    def _text_bytes(self, part: Message, limit: int) -> bytes:
+        data = _payload_bytes(part)
+        if len(data) > limit:
+            self.defects.append(f"text part cut at {limit} bytes")
+            data = data[:limit]
+        return data
+
     def _walk_forwarded(self, inner: Message, depth: int) -> None:
         slot = len(self.forwarded)  # outermost first, though read depth-first
         self.forwarded.append("")
         sub_plain, sub_html = self._walk(inner, depth + 1)
-        self.forwarded[slot] = "\n".join(sub_plain) or html_to_text("\n".join(sub_html))
+        room = MAX_TEXT - sum(map(len, self.forwarded))
+        text = ("\n".join(sub_plain) if sub_plain else "") or html_to_text(
+            self._cap_html("\n".join(sub_html)))
+        self.forwarded[slot] = self._cap(text, max(room, 0), "forwarded text")
+
+    def _room_for_attachment(self) -> bool:
+        if len(self.attachments) < MAX_ATTACHMENTS:
+            return True
+        self.defects.append(f"more than {MAX_ATTACHMENTS} attachments: the rest not read")
+        return False
 
     def _add_attachment(self, part: Message, ctype: str) -> None:
+        if not self._room_for_attachment():
+            return
         number = len(self.attachments) + 1
         name = sanitise_filename(_raw_filename(part) or "", number)
         data = _message_bytes(part) if ctype.startswith("message/") else _payload_bytes(part)
@@ -259,6 +334,8 @@ class _Reader:
         kept: list[str] = []
         position = 0
         for match in _UUENCODED.finditer(text):
+            if not self._room_for_attachment():
+                break
             kept.append(text[position:match.start()])
             position = match.end()
             number = len(self.attachments) + 1
@@ -295,6 +372,84 @@ def _saved_message(part: Message, ctype: str, filename: str | None) -> Message |
     return inner if len(names & _MESSAGE_HEADERS) >= 2 else None
 
 
+def _nth_line_end(raw: bytes, newline: bytes, count: int, end: int) -> int:
+    """Where the count-th `newline` before `end` is, or -1."""
+    position = -1
+    for _ in range(count):
+        position = raw.find(newline, position + 1, end)
+        if position < 0:
+            return -1
+    return position
+
+
+def _cut_headers(raw: bytes, defects: list[str]) -> bytes:
+    """The message without header lines beyond MAX_HEADER_LINES, and then without a body.
+
+    The email package spends some microseconds on every header line: millions of them
+    (40 MB of "X-A: b") cost ten seconds and a gigabyte before anything is read.
+    """
+    end = raw.find(b"\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    if end < 0:
+        end = len(raw)
+    if raw.count(b"\n", 0, end) <= MAX_HEADER_LINES:
+        return raw
+    defects.append(f"more than {MAX_HEADER_LINES} header lines: the rest not read")
+    return raw[:_nth_line_end(raw, b"\n", MAX_HEADER_LINES, end) + 1]
+
+
+def _cut_lines(raw: bytes, defects: list[str]) -> bytes:
+    """The message up to its MAX_RAW_LINES-th line: the email package keeps every line of a
+    part as an object while splitting (20 million empty lines took 5 s and 1.6 GB)."""
+    if raw.count(b"\n") <= MAX_RAW_LINES:
+        return raw
+    defects.append(f"more than {MAX_RAW_LINES} lines: the rest not read")
+    return raw[:_nth_line_end(raw, b"\n", MAX_RAW_LINES, len(raw)) + 1]
+
+
+def _cut_parts(raw: bytes, defects: list[str]) -> bytes:
+    """The message up to its MAX_PART_LINES-th line opening with "--".
+
+    The email package makes an object of every part, some thousands a second: a message
+    of 200,000 empty parts costs seconds before a single part is read. A boundary line
+    opens with "--"; a message cut there reads as one whose closing boundary is missing.
+    """
+    if raw.count(b"\n--") <= MAX_PART_LINES:
+        return raw
+    position = _nth_line_end(raw, b"\n--", MAX_PART_LINES, len(raw))
+    defects.append(f"more than {MAX_PART_LINES} MIME parts: the rest not read")
+    return raw[:position + 1]
+
+
+def _cap_params(part: Message) -> None:
+    """Cut a part's Content-Type and -Disposition before anything parses their parameters.
+
+    The email package splits parameters anew on every look (get_filename, get_param,
+    get_content_type), each time superlinear in their number: a header of 100,000
+    parameters or RFC 2231 continuations costs seconds per look.
+    """
+    for name in ("content-type", "content-disposition"):
+        value = part.get(name)
+        if value is not None and len(str(value)) > MAX_PARAM_HEADER:
+            part.replace_header(name, str(value)[:MAX_PARAM_HEADER])
+
+
+def _without_styles(html: str) -> str:
+    """HTML without its <style> elements; found with str.find, linear on unclosed ones."""
+    kept: list[str] = []
+    position = 0
+    lowered = html.lower()
+    while (start := lowered.find("<style", position)) >= 0:
+        end = lowered.find("</style>", start)
+        if end < 0:
+            break
+        kept.append(html[position:start])
+        position = end + len("</style>")
+    kept.append(html[position:])
+    return "".join(kept)
+
+
 def _all_parts(part: Message, depth: int) -> Iterator[Message]:
     yield part
     if depth > MAX_DEPTH:
@@ -304,6 +459,10 @@ def _all_parts(part: Message, depth: int) -> Iterator[Message]:
 
 
 def _children(part: Message) -> list[Message]:
+    if not part.is_multipart():
+        # get_payload() of a leaf re-decodes 8-bit text in its declared charset, for
+        # nothing here: seconds for 40 MB in a slow codec (utf-7).
+        return []
     payload = part.get_payload()
     if isinstance(payload, list):
         return [p for p in payload if isinstance(p, Message)]
@@ -372,7 +531,7 @@ def unflow(text: str, *, delsp: bool) -> str:
     Thunderbird and Apple Mail break long lines so; unjoined, "Naziv organizacije: Mestna "
     and "občina Kranj" would be two lines, and the value cut short.
     """
-    out: list[str] = []
+    out: list[list[str]] = []  # the pieces of each line: joined once, so never quadratic
     open_depth: int | None = None  # quote depth of the paragraph still flowing
     for line in text.splitlines():
         stripped = line.lstrip(">")
@@ -383,11 +542,11 @@ def unflow(text: str, *, delsp: bool) -> str:
         if flowed and delsp:
             stripped = stripped[:-1]
         if open_depth is not None and open_depth == depth and out:
-            out[-1] += stripped
+            out[-1].append(stripped)
         else:
-            out.append(">" * depth + " " + stripped if depth else stripped)
+            out.append([">" * depth + " " + stripped if depth else stripped])
         open_depth = depth if flowed else None
-    return "\n".join(out)
+    return "\n".join("".join(pieces) for pieces in out)
 
 
 def _raw_filename(part: Message) -> str | None:
@@ -408,6 +567,8 @@ def _raw_filename(part: Message) -> str | None:
         name = _decode_header_loosely(name)  # encoded words inside a quoted parameter
     return name
 
+
+_DATA_URI = re.compile(r"data:[^\s\"'<>)]{256,}")
 
 _UUENCODED = re.compile(
     r"^begin [0-7]{3,4} (?P<name>[^\r\n]+?)[ \t]*\r?\n"
@@ -603,7 +764,7 @@ def html_to_text(html: str) -> str:
     """
     parser = _TextExtractor()
     try:
-        parser.feed(html)
+        parser.feed(defuse_html(html))  # quadratic on unclosed constructs otherwise
         parser.close()
     except Exception:
         return re.sub(r"<[^>]*>", " ", html)

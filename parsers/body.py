@@ -105,6 +105,11 @@ _BLOCKS = frozenset({
     "pre", "hr", "section", "article", "header", "footer", "dd", "dt", "dl", "table",
     "caption", "tbody", "thead", "tfoot", "form", "fieldset", "address",
 })
+# What the HTML reader looks at, at most: a form is a page, not megabytes of markup, and
+# Python's HTMLParser is slow (and superlinear on unclosed constructs) on hostile input.
+MAX_HTML = 2**19
+# Tables nested deeper than this are layout or an attack; their cells read as plain text.
+MAX_TABLE_DEPTH = 8
 _MARK_ONLY = re.compile(rf"\s*[{MARKED_GLYPHS}{UNMARKED_GLYPHS}]\s*")
 _WHITESPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
 
@@ -123,12 +128,17 @@ class _TextExtractor(HTMLParser):
         self.buffers: list[list[str]] = [[]]  # the document, then each open table cell
         self.tables: list[_Table] = []
         self.skipping = 0
+        self.too_deep = 0  # tables opened beyond MAX_TABLE_DEPTH, not yet closed
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED:
             self.skipping += 1
         elif tag == "table":
-            self.tables.append(_Table())
+            if len(self.tables) < MAX_TABLE_DEPTH:
+                self.tables.append(_Table())
+            else:
+                self.too_deep += 1
+                self.buffers[-1].append("\n")
         elif tag == "tr" and self.tables:
             self._close_row()
             self.tables[-1].row = []
@@ -154,6 +164,9 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
             self.skipping = max(0, self.skipping - 1)
+        elif tag == "table" and self.too_deep:
+            self.too_deep -= 1
+            self.buffers[-1].append("\n")
         elif tag == "table" and self.tables:
             self._close_row()
             self.tables.pop()
@@ -205,9 +218,34 @@ def _lines(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+MAX_TAG = 2048  # characters of one tag; a longer one is text
+
+
+def defuse_html(html: str) -> str:
+    """HTML in which every "<" that HTMLParser would hold open is escaped as text.
+
+    Python 3.11's HTMLParser rescans the rest of its input for each construct it cannot
+    close (a "<" without ">", "</a", "<!", "<?", "<![CDATA[" without "]]>"): quadratic,
+    a minute for a few hundred kilobytes (CVE-2025-6069). A tag is the last "<" before a
+    ">", within MAX_TAG characters; a marked section must end in "]" ("<![endif]>"). All
+    else is escaped, and reads as the text a browser would show. Linear.
+    """
+    segments = html.split(">")
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        if "<" not in segment:
+            continue
+        cut = segment.rfind("<") if index < last else len(segment)
+        tag = segment[cut:]
+        if len(tag) > MAX_TAG or (tag.startswith("<![") and not tag.endswith("]")):
+            cut = len(segment)
+        segments[index] = segment[:cut].replace("<", "&lt;") + segment[cut:]
+    return ">".join(segments)
+
+
 def html_to_text(html: str) -> str:
     """The visible text of an HTML body, one line per paragraph, line break or table row."""
     extractor = _TextExtractor()
-    extractor.feed(html)
+    extractor.feed(defuse_html(html[:MAX_HTML]))
     extractor.close()
     return extractor.text()
