@@ -65,7 +65,6 @@ from intake.replies import (
     our_message_id,
     reply_recipient,
 )
-from parsers.body import parse_body
 from parsers.find import find_declarations
 from parsers.model import UNREADABLE_ATTACHMENT, Declaration
 from storage.models import Declaration as DeclarationRow
@@ -161,10 +160,8 @@ def candidates(view: MessageView) -> list[tuple[str | None, bytes]]:
 
 def declarations_in(view: MessageView, parse: Parse) -> list[Declaration]:
     """Every declaration of the message: attachments, the body, forwarded bodies."""
-    body = view.body_text
-    if view.forwarded_bodies and parse_body(body) is None:
-        body = "\n\n".join([body, *view.forwarded_bodies])
-    return find_declarations(body, candidates(view), parse, body_html=view.body_html)
+    return find_declarations(view.body_text, candidates(view), parse, body_html=view.body_html,
+                             forwarded=view.forwarded_bodies)
 
 
 def oversized_view(headers: bytes, size: int, limit: int) -> tuple[MessageView, list[Declaration]]:

@@ -19,6 +19,7 @@ def find_declarations(
     attachments: Sequence[tuple[str | None, bytes]],
     parse: Parse = parse_document,
     body_html: str | None = None,
+    forwarded: Sequence[str] = (),
 ) -> list[Declaration]:
     """Declarations in attachment order, the body's last, each person once.
 
@@ -29,7 +30,9 @@ def find_declarations(
     only names the declaration (its title and no field) is dropped when an attachment holds
     one. Unreadable attachments are always kept: they are reasons for review. The HTML
     alternative of the body, when given, is read too: a client's plain-text rendering of an
-    HTML table can lose the pairing of labels and values.
+    HTML table can lose the pairing of labels and values. The bodies of forwarded messages
+    are read with the body only when the body alone holds no declaration (a colleague
+    forwarding an applicant's mail with a line of their own).
     """
     found: list[Declaration] = []
     for filename, data in attachments:
@@ -39,6 +42,8 @@ def find_declarations(
         # Inline PGP: the body itself is encrypted; say so rather than "no declaration".
         found.extend(parse_document(body_text[armour:armour + 4096].encode(), "body"))
     bodies = parse_bodies(body_text, body_html)
+    if not bodies and forwarded:
+        bodies = parse_bodies("\n\n".join([body_text, *forwarded]))
     readable = any(UNREADABLE_ATTACHMENT not in d.problems for d in found)
     for body in bodies:
         empty = not any(value for name, value in body.fields.items() if name != "consent")
