@@ -731,7 +731,16 @@ def _fields(collected: dict[str, _Collected], sentence_seen: bool) -> Fields:
     fields["consent"] = (
         decide_consent(consent.own + consent.following, sentence_seen) if consent else False
     )
+    role = collected.get("role")
+    if (fields.get("role") == "pr_staff" and fields.get("organization_type") == "javni_zavod"
+            and role is not None and not _PRINTED_PR_STAFF.search(fold(" ".join(_values(role))))):
+        # "odnosi z javnostmi" in one's own words, written by someone at a public
+        # institution, is the institution's PR work; the printed option says "v občini".
+        fields["role"] = "institution_pr"
     return {name: fields[name] for name in _ORDER if name in fields}
+
+
+_PRINTED_PR_STAFF = re.compile(r"strokovn|v\s+obcini")
 
 
 _ORDER = ("full_name", "job_title", "email", "phone", "organization_type", "organization",

@@ -196,4 +196,21 @@ def test_own_words_for_organisation_role_and_consent() -> None:
     assert read_lines(text).fields == {
         "full_name": "Ana Novak", "job_title": "svetovalka", "email": "ana.novak@kranj.si",
         "organization_type": "javni_zavod", "organization": "Zavod za turizem Kranj",
-        "municipality": "Mestna občina Kranj", "role": "pr_staff", "consent": True}
+        "municipality": "Mestna občina Kranj", "role": "institution_pr", "consent": True}
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "expected"),
+    [
+        ("javni zavod občine", "odnosi z javnostmi", "institution_pr"),
+        ("javni zavod občine", "PR", "institution_pr"),
+        ("občina", "odnosi z javnostmi", "pr_staff"),
+        ("javni zavod občine", "strokovna sodelavka za stike z javnostmi v občini", "pr_staff"),
+    ],
+)
+def test_a_role_in_ones_own_words_follows_the_organisation(kind: str, role: str,
+                                                            expected: str) -> None:
+    reading = read_lines(f"Ime in priimek: Ana Novak\nVrsta organizacije: {kind}\n"
+                         f"Naziv organizacije: Knjižnica Kranj\n"
+                         f"Vloga pri stikih z javnostmi: {role}\n")
+    assert reading.fields["role"] == expected
