@@ -7,6 +7,10 @@ it answers (the cycle does that). Sending then goes:
                                         --4xx / network--> pending, retried later with backoff
                                         --5xx--> failed (shown in the digest; no more replies
                                                   to that address)
+                                        --421, or MAIL FROM refused--> pending with the rest
+                                                  of the batch, no attempt counted; the run
+                                                  ends as `unreachable` (the server's or our
+                                                  account's problem, not the applicant's)
 
 The claim is a conditional UPDATE, so two processes never send the same row. A crash after
 the claim and before the final commit leaves the row `sending`; it is taken up again once
@@ -114,7 +118,18 @@ class SmtpConnection:
         return smtp
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
-        self.open().sendmail(sender, [recipient], data)
+        smtp = self.open()
+        if sender.isascii() and recipient.isascii():
+            smtp.sendmail(sender, [recipient], data)
+            return
+        # A non-ASCII local part (žiga@kranj.si) can only travel with SMTPUTF8 (RFC 6531);
+        # without it smtplib would raise UnicodeEncodeError halfway into the transaction.
+        try:
+            smtp.sendmail(sender, [recipient], data, mail_options=["SMTPUTF8"])
+        except smtplib.SMTPNotSupportedError:
+            raise smtplib.SMTPRecipientsRefused({recipient: (
+                553, f"5.6.7 the address is not ASCII and {self.where} does not offer "
+                     "SMTPUTF8".encode())}) from None
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -154,10 +169,25 @@ def _describe(error: BaseException) -> str:
 
 def _permanent(error: BaseException) -> bool:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in error.recipients.values())
+        # 552 to RCPT is "too many recipients" from old servers: RFC 5321 4.5.3.1.10 asks
+        # clients to take it as the temporary 452.
+        return all(code >= 500 and code != 552 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code >= 500
     return False
+
+
+def _server_wide(error: BaseException) -> bool:
+    """The server, not this reply, is the problem: 421 (closing the connection, RFC 5321
+    3.8) at any step, or MAIL FROM refused (our sender, account or quota). Failing the
+    reply would mark the applicant's address as bounced; retrying the rest of the batch
+    would hit the same wall once per reply. Except 552 to MAIL FROM: that is this
+    message's SIZE (RFC 1870), which the next reply may well be within."""
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return error.smtp_code != 552
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
 
 
 def send_pending(
@@ -211,21 +241,21 @@ def _send_some(
         try:
             connection.send(sender, recipient, data)
         except ServerUnreachable as error:
-            # Not these replies' fault: no attempt is counted and no backoff applied (the
-            # worker backs off from the outage as a whole).
-            with sessions.begin() as session:
-                session.execute(
-                    update(Reply)
-                    .where(Reply.id.in_([claim[0] for claim in claimed[position:]]),
-                           Reply.state == "sending")
-                    .values(state="pending", last_error=str(error), next_attempt_at=moment,
-                            claimed_by=None, attempts=Reply.attempts - 1)
-                )
+            _put_back(sessions, [claim[0] for claim in claimed[position:]], str(error), moment)
             report.unreachable = str(error)
             report.retry += len(claimed) - position
             return
         except (OSError, smtplib.SMTPException) as error:
             connection.close()
+            if _server_wide(error):
+                problem = f"{connection.where}: {_describe(error)}"
+                if isinstance(error, smtplib.SMTPSenderRefused):
+                    problem = f"{connection.where}: sender {sender} refused: {_describe(error)}"
+                _put_back(sessions, [claim[0] for claim in claimed[position:]], problem,
+                          moment)
+                report.unreachable = problem
+                report.retry += len(claimed) - position
+                return
             if _permanent(error) or attempts >= MAX_ATTEMPTS:
                 _finish(sessions, reply_id, "failed", _describe(error), moment)
                 report.failed += 1
@@ -237,6 +267,19 @@ def _send_some(
         crash_point("smtp_accepted")
         _finish(sessions, reply_id, "sent", None, moment, sent_at=now())
         report.sent += 1
+
+
+def _put_back(sessions: sessionmaker[Session], reply_ids: Sequence[int], error: str,
+              moment: datetime) -> None:
+    """Claimed replies back to pending, due at once. Not these replies' fault: no attempt
+    is counted and no backoff applied (the worker backs off from the outage as a whole)."""
+    with sessions.begin() as session:
+        session.execute(
+            update(Reply)
+            .where(Reply.id.in_(reply_ids), Reply.state == "sending")
+            .values(state="pending", last_error=error, next_attempt_at=moment,
+                    claimed_by=None, attempts=Reply.attempts - 1)
+        )
 
 
 def _claim(

@@ -23,7 +23,7 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, getaddresses
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -44,8 +44,12 @@ from intake.reading import MessageView
 from parsers.model import FIELDS_BY_NAME, MISSING, NO_DECLARATION, UNREADABLE_ATTACHMENT
 
 _MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# RFC 5321 4.1.2 local parts: a dot-atom (RFC 6531 allows UTF-8 in it) or a quoted string
+# ("ana novak"@kranj.si). Neither lets CR/LF through, so an address is always one line.
+_DOT_ATOM = r"[^\x00-\x20\x7f@<>()\[\],;:\\\".]+(?:\.[^\x00-\x20\x7f@<>()\[\],;:\\\".]+)*"
+_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
+_LOCAL = re.compile(rf"^(?:{_DOT_ATOM}|{_QUOTED})$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 MAX_SUBJECT = 200  # of the applicant's subject, echoed in ours
 
@@ -131,15 +135,59 @@ def one_line(value: str) -> str:
 
 
 def valid_address(value: str | None) -> str | None:
-    if not value:
+    """The address as SMTP is given it, or None if it is not one.
+
+    Sloppy wrapping (spaces, angle brackets, a trailing dot after the domain) is taken off.
+    An internationalised domain becomes its punycode form, which every server takes; a
+    non-ASCII local part stays as it is (only a server offering SMTPUTF8 can take it, and
+    the outbox says so when ours does not). Lower case throughout, as everywhere else
+    addresses are compared (reply limits, bounces, erasure of a member).
+    """
+    if not value or len(value) > 320:
         return None
     value = value.strip().strip("<>").strip()
-    return value.lower() if _ADDRESS.match(value) else None
+    local, at, domain = value.rpartition("@")
+    if not at or not _LOCAL.match(local) or len(local.encode()) > 64:
+        return None
+    ascii_domain = _ascii_domain(domain.strip().rstrip("."))
+    if ascii_domain is None:
+        return None
+    return f"{local.lower()}@{ascii_domain}"
+
+
+def _ascii_domain(domain: str) -> str | None:
+    """The domain in ASCII (IDNA punycode for each non-ASCII label), or None if unusable."""
+    labels = domain.lower().split(".")
+    try:
+        labels = [label if label.isascii() else label.encode("idna").decode("ascii")
+                  for label in labels]
+    except UnicodeError:  # a label the IDNA codec refuses (too long, prohibited characters)
+        return None
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return None
+    ascii_domain = ".".join(labels)
+    return ascii_domain if len(ascii_domain) <= 253 else None
+
+
+def _addresses(value: str | None) -> list[str]:
+    if not value:
+        return []
+    try:
+        return [address for _, address in getaddresses([value]) if address]
+    except Exception:  # the parser's recursion on pathological comments: nothing usable
+        return []
 
 
 def reply_recipient(view: MessageView) -> str | None:
-    """Reply-To if it holds a usable address, else From (RFC 5322 3.6.2)."""
-    return valid_address(view.reply_to) or valid_address(view.sender)
+    """The first usable address of Reply-To, else of From (RFC 5322 3.6.2).
+
+    Reply-To is read whole rather than only its first address, so that a first entry that
+    is not an address does not send the reply back to From. One reply goes to one address:
+    the one the applicant put first.
+    """
+    candidates = [*_addresses(view.header("reply-to")), view.reply_to or "",
+                  *_addresses(view.header("from")), view.sender]
+    return next((found for value in candidates if (found := valid_address(value))), None)
 
 
 def reply_subject(subject: str) -> str:
@@ -253,8 +301,8 @@ def compose(
                             filename=filename if filename.isascii() else ("utf-8", "", filename))
             message.attach(part)
     subject = reply_subject(view.subject)
-    message["From"] = formataddr((one_line(sender.name), _header_text(sender.address)), "utf-8")
-    message["To"] = _header_text(recipient)
+    message["From"] = _mailbox("From", one_line(sender.name), sender.address)
+    message["To"] = _recipient_header(recipient)
     message["Subject"] = _header("Subject", subject)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = _header_text(message_id)
@@ -278,6 +326,27 @@ def _header_text(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError(f"a header value must be one line: {value!r}")
     return value
+
+
+def _mailbox(name: str, display: str, address: str) -> str:
+    """`Name <address>`, a non-ASCII or long name as folded RFC 2047 words (formataddr
+    makes one encoded word of any length, past RFC 2047's 75 and, for a long enough name,
+    past SMTP's 998)."""
+    address = _header_text(address)
+    if display.isascii() and len(display) < 60:
+        return formataddr((display, address))
+    encoded = Header(display, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{encoded}\r\n <{address}>"
+
+
+def _recipient_header(address: str) -> str:
+    """The To value. A non-ASCII local part is written as raw UTF-8 (RFC 6532): an encoded
+    word is not allowed in an address, and such a reply is only ever sent with SMTPUTF8.
+    (compat32 writes a surrogate-escaped value byte for byte.)"""
+    address = _header_text(address)
+    if address.isascii():
+        return address
+    return address.encode("utf-8").decode("ascii", "surrogateescape")
 
 
 def _header(name: str, value: str) -> str:
