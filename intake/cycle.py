@@ -438,7 +438,9 @@ def _add_reply(session: Session, pipeline: Pipeline, row: Message, kind: str, re
     state, why = "pending", None
     bounced, recent = session.execute(
         select(
-            func.count(Reply.id).filter(Reply.state == "failed", Reply.last_error.like("5%")),
+            # A permanent refusal of the address; 552 is "message too big", not the address.
+            func.count(Reply.id).filter(Reply.state == "failed", Reply.last_error.like("5%"),
+                                        Reply.last_error.not_like("552%")),
             func.count(Reply.id).filter(Reply.created_at > now - timedelta(days=1),
                                         Reply.state != "suppressed"),
         ).where(Reply.recipient == recipient)

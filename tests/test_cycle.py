@@ -168,6 +168,21 @@ def test_a_permanent_failure_stops_replies_to_that_address(
     assert mail_sink.envelopes == []
 
 
+def test_a_reply_too_big_for_the_server_does_not_stop_later_replies(
+    make: Make, pymap_account: ImapAccount, mail_sink: MailSink,
+) -> None:
+    """552 refuses the message (its size), not the address: the next reply still goes."""
+    settings, pipeline = make()
+    mail_sink.handler.fail_with, mail_sink.handler.fail_count = "552 5.3.4 message too big", 1
+    seed(pymap_account, [SAMPLES["accepted-docx"]])
+    assert cycle(settings, pipeline).outbox.failed == 1
+    seed(pymap_account, [SAMPLES["accepted-updated"]])
+    assert cycle(settings, pipeline).outbox.sent == 1
+    with pipeline.sessions() as session:
+        states = [r.state for r in session.scalars(select(Reply).order_by(Reply.id))]
+    assert states == ["failed", "sent"]
+
+
 def test_applications_are_moved_and_other_mail_stays(
     make: Make, imap_account: ImapAccount, mail_sink: MailSink,
 ) -> None:
