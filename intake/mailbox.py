@@ -5,6 +5,10 @@ unread), selects the folder read-only unless it has to move applications, never 
 EXPUNGE (it would also purge what the coordinator deleted), and never puts CHARSET in a SEARCH
 (Exchange refuses it). New mail is found by UID above the last one committed, under the
 folder's UIDVALIDITY; the caller decides what "committed" means.
+
+Server habits met here: the coordinator deleting mail while a cycle runs (Dovecot answers
+BODY[] NIL, or NO [EXPUNGEISSUED] to MOVE/COPY), a server without MOVE or UIDPLUS, a
+PREAUTH greeting, and passwords with characters outside ASCII.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class Mailbox:
         self._client: IMAPClient | None = None
         self.uidvalidity = 0
         self.capabilities: frozenset[bytes] = frozenset()
+        # The first UID whose body the server would not give: nothing from it on is yielded
+        # in this session, so the caller's checkpoint stays below it and the next cycle
+        # asks again.
+        self._held: int | None = None
 
     def __enter__(self) -> Mailbox:
         self.open()
@@ -82,9 +90,16 @@ class Mailbox:
         client.normalise_times = False
         self._client = client
         try:
+            preauthenticated = bytes(client.welcome or b"").upper().startswith(b"* PREAUTH")
             if settings.security == "starttls":
+                if preauthenticated:
+                    # Already authenticated, STARTTLS is no longer allowed (RFC 3501): going
+                    # on would read the mailbox over plain text.
+                    raise ServerUnreachable(f"{self.where}: the server greeted with PREAUTH, "
+                                            "so STARTTLS is impossible; refusing plain text")
                 client.starttls(ssl.create_default_context())
-            client.login(settings.username, settings.password.resolve())
+            if not preauthenticated:
+                _login(client, settings.username, settings.password.resolve())
             self.capabilities = frozenset(client.capabilities())
             self._select()
         except LoginError as error:
@@ -94,16 +109,22 @@ class Mailbox:
         except (OSError, IMAPClientError) as error:
             self.close()
             raise ServerUnreachable(f"{self.where}: {_describe(error)}") from None
+        except BaseException:
+            # A missing folder (MailboxError) must not leave the session open: `intake run`
+            # would leak one connection per cycle.
+            self.close()
+            raise
 
     def _select(self) -> None:
         folder = self.settings.folder
         try:
             status = self.client.select_folder(folder, readonly=not self.writable)
         except IMAPClientError as error:
-            folders = ", ".join(sorted(name for _flags, _sep, name in self.client.list_folders()))
+            listing = self.client.list_folders()
+            folders = ", ".join(sorted(_text(name) for _flags, _sep, name in listing))
             raise MailboxError(
                 f"{self.where}: folder {folder!r} cannot be opened ({_describe(error)}); "
-                f"the folders are: {folders}"
+                f"the folders are: {folders}{_separator_hint(folder, listing)}"
             ) from None
         self.uidvalidity = int(status[b"UIDVALIDITY"])
 
@@ -137,8 +158,13 @@ class Mailbox:
         Sizes and receive times come first, so a message over `max_bytes` is never
         downloaded (only its header block is), and one received before `skip_before` is
         not downloaded at all (yielded with neither body nor headers). A UID missing from
-        the server's answer (it was expunged meanwhile) is simply not yielded.
+        the server's answer, or answered NIL, that the server no longer holds (the
+        coordinator deleted it meanwhile) is simply not yielded; one it still holds but will
+        not give is asked for once more, and if it still does not come, neither it nor any
+        later UID is yielded in this session, so no checkpoint passes it.
         """
+        if self._held is not None:
+            uids = [uid for uid in uids if uid < self._held]
         if not uids:
             return
         try:
@@ -153,33 +179,81 @@ class Mailbox:
                      and meta[uid][b"RFC822.SIZE"] <= max_bytes]
             large = [uid for uid in group if uid not in early and uid not in small]
             try:
-                bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
-                heads = self.client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+                bodies = self._sections(small, "BODY.PEEK[]", b"BODY[]")
+                heads = self._sections(large, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
+                unfetched = [uid for uid in small if uid not in bodies]
+                unfetched += [uid for uid in large if uid not in heads]
+                stuck = (self._refetch(unfetched, large, bodies, heads) if unfetched
+                         else None)
             except (OSError, IMAPClientError) as error:
                 raise ServerUnreachable(
                     f"{self.where}: FETCH failed: {_describe(error)}") from None
             fetched: list[RawMessage] = []
             for uid in group:
+                if stuck is not None and uid >= stuck:
+                    break
                 internaldate = _aware(meta[uid].get(b"INTERNALDATE"))
                 size = int(meta[uid][b"RFC822.SIZE"])
                 if uid in early:
                     fetched.append(RawMessage(uid, self.uidvalidity, internaldate, size, None))
-                elif uid in bodies and b"BODY[]" in bodies[uid]:
-                    body = bytes(bodies[uid][b"BODY[]"])
-                    fetched.append(RawMessage(uid, self.uidvalidity, internaldate, size, body))
-                elif uid in heads:
-                    header = bytes(heads[uid].get(b"BODY[HEADER]", b""))
+                elif uid in bodies:
                     fetched.append(
-                        RawMessage(uid, self.uidvalidity, internaldate, size, None, header))
-                # else: the body went missing between the two FETCHes; next cycle tries again.
+                        RawMessage(uid, self.uidvalidity, internaldate, size, bodies[uid]))
+                elif uid in heads:
+                    fetched.append(RawMessage(uid, self.uidvalidity, internaldate, size, None,
+                                              heads[uid]))
+                # else: the coordinator deleted it meanwhile; there is nothing left to read.
             yield fetched
+            if stuck is not None:
+                self._held = stuck
+                log.warning("%s: the server gave no content for UID %s of %r although the "
+                            "message is there; it and later mail are left for the next cycle",
+                            self.where, stuck, self.settings.folder)
+                return
+
+    def _sections(self, uids: Sequence[int], item: str, key: bytes) -> dict[int, bytes]:
+        """The section `key` of each UID that the server gave; a NIL section (Dovecot's
+        answer for a message expunged by another session) counts as not given."""
+        if not uids:
+            return {}
+        found = self.client.fetch(uids, [item])
+        return {uid: bytes(found[uid][key]) for uid in uids
+                if isinstance(found.get(uid, {}).get(key), bytes)}
+
+    def _refetch(self, uids: Sequence[int], large: Sequence[int], bodies: dict[int, bytes],
+                 heads: dict[int, bytes]) -> int | None:
+        """Ask once more, one by one, for what the server did not give; the first UID it
+        still holds back, or None.
+
+        A message the coordinator deleted meanwhile is gone and is not asked for again; one
+        that is still there must not be passed over, or the checkpoint would skip it.
+        """
+        for uid in self._existing(uids):
+            into, item, key = ((heads, "BODY.PEEK[HEADER]", b"BODY[HEADER]") if uid in large
+                               else (bodies, "BODY.PEEK[]", b"BODY[]"))
+            again = self._sections([uid], item, key)
+            if uid not in again:
+                return uid
+            into.update(again)
+        return None
+
+    def _existing(self, uids: Sequence[int]) -> list[int]:
+        """Which of `uids` the server still holds; NOOP first, so that expunges by other
+        sessions are seen."""
+        self.client.noop()
+        found = self.client.search(["UID", ",".join(str(uid) for uid in uids)])
+        wanted = set(uids)
+        return sorted(uid for uid in found if uid in wanted)
 
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move these UIDs, and only these, to `folder` (created if missing).
 
         MOVE where the server has it; otherwise COPY, flag \\Deleted and UID EXPUNGE of
-        exactly these UIDs (UIDPLUS). A server with neither keeps the originals: a plain
-        EXPUNGE would also purge whatever the coordinator had marked deleted.
+        exactly these UIDs (UIDPLUS). A server with neither gets the copies and the
+        \\Deleted flags but no EXPUNGE: a plain EXPUNGE would also purge whatever the
+        coordinator had marked deleted, so the originals wait for the coordinator's own.
+        Messages the coordinator deleted meanwhile (NO [EXPUNGEISSUED]) are left out and
+        the rest moved, so one deleted application cannot stop every later move.
         """
         if not uids:
             return
@@ -187,19 +261,81 @@ class Mailbox:
         try:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-            if b"MOVE" in self.capabilities:
-                client.move(uids, folder)
-                return
-            client.copy(uids, folder)
-            if b"UIDPLUS" in self.capabilities:
-                client.add_flags(uids, [b"\\Deleted"], silent=True)
-                client.uid_expunge(uids)
-            else:
-                log.warning("%s has neither MOVE nor UIDPLUS: copied to %s, originals kept",
-                            self.where, folder)
+            try:
+                self._transfer(uids, folder)
+            except IMAPClient.AbortError:
+                raise
+            except IMAPClientError:
+                remaining = self._existing(uids)
+                if len(remaining) == len(uids):
+                    raise
+                self._transfer(remaining, folder)
         except (OSError, IMAPClientError) as error:
             raise ServerUnreachable(f"{self.where}: moving to {folder!r} failed: "
                                     f"{_describe(error)}") from None
+
+    def _transfer(self, uids: Sequence[int], folder: str) -> None:
+        if not uids:
+            return
+        client = self.client
+        if b"MOVE" in self.capabilities:
+            client.move(uids, folder)
+            return
+        client.copy(uids, folder)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if b"UIDPLUS" in self.capabilities:
+            client.uid_expunge(uids)
+        elif self.where not in _WARNED_NO_EXPUNGE:
+            _WARNED_NO_EXPUNGE.add(self.where)
+            log.warning("%s has neither MOVE nor UIDPLUS: applications are copied to %s and "
+                        "marked deleted in %s, and left for the coordinator to expunge",
+                        self.where, folder, self.settings.folder)
+
+
+# Servers already reported as unable to expunge only our messages: said once per process,
+# not on every cycle.
+_WARNED_NO_EXPUNGE: set[str] = set()
+
+
+def _login(client: IMAPClient, username: str, password: str) -> None:
+    """LOGIN; credentials outside ASCII go as UTF-8 literals.
+
+    imapclient's login() sends them through imaplib, which quotes them and encodes the
+    command line as ASCII: a password with č or š raises UnicodeEncodeError before a byte
+    is sent. A literal carries any octets (an astring of RFC 3501), and imapclient's
+    _raw_command sends every 8-bit argument as one.
+    """
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    typ, data = client._raw_command(b"LOGIN", [_astring(username), _astring(password)],
+                                    uid=False)
+    if typ != "OK":
+        raise LoginError(_text(data[-1] if data else typ))
+    # imaplib tracks the state itself and would refuse SELECT in NONAUTH.
+    client._imap.state = "AUTH"
+
+
+def _astring(value: str) -> bytes:
+    if not value.isascii():
+        return value.encode("utf-8")
+    return b'"' + value.encode("ascii").replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _separator_hint(folder: str, listing: Sequence[tuple[Any, Any, Any]]) -> str:
+    """Why "Prejeto/Izjave" is not found where folders nest with ".": say so."""
+    separators = {_text(sep) for _flags, sep, _name in listing if sep}
+    if "/" not in folder or not separators or "/" in separators:
+        return ""
+    separator = sorted(separators)[0]
+    return (f" (this server separates folder levels with {separator!r}: "
+            f"{folder.replace('/', separator)!r})")
 
 
 # Bodies are fetched in groups of at most this many bytes, so memory stays flat however
