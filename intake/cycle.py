@@ -759,11 +759,12 @@ def _move_applications(pipeline: Pipeline, mailbox: Mailbox, target: str) -> int
         )).all()
     if not rows:
         return 0
-    mailbox.move([uid for _, uid in rows], target)
+    moved = set(mailbox.move([uid for _, uid in rows], target))
     with pipeline.sessions.begin() as session:
-        for message_pk, _ in rows:
-            session.get_one(Message, message_pk).moved_to = target
-    return len(rows)
+        for message_pk, uid in rows:
+            if uid in moved:  # one the coordinator deleted meanwhile was not moved
+                session.get_one(Message, message_pk).moved_to = target
+    return len(moved)
 
 
 def poll_once(pipeline: Pipeline, open_mailbox: Callable[[], Mailbox],

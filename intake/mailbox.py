@@ -245,8 +245,9 @@ class Mailbox:
         wanted = set(uids)
         return sorted(uid for uid in found if uid in wanted)
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
-        """Move these UIDs, and only these, to `folder` (created if missing).
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
+        """Move these UIDs, and only these, to `folder` (created if missing); the UIDs
+        that were moved.
 
         MOVE where the server has it; otherwise COPY, flag \\Deleted and UID EXPUNGE of
         exactly these UIDs (UIDPLUS). A server with neither gets the copies and the
@@ -256,7 +257,7 @@ class Mailbox:
         the rest moved, so one deleted application cannot stop every later move.
         """
         if not uids:
-            return
+            return []
         client = self.client
         try:
             if not client.folder_exists(folder):
@@ -270,6 +271,8 @@ class Mailbox:
                 if len(remaining) == len(uids):
                     raise
                 self._transfer(remaining, folder)
+                return list(remaining)
+            return list(uids)
         except (OSError, IMAPClientError) as error:
             raise ServerUnreachable(f"{self.where}: moving to {folder!r} failed: "
                                     f"{_describe(error)}") from None
