@@ -57,6 +57,7 @@ class MailboxSettings:
     # Move processed applications here after they are committed; "" leaves them in place.
     # Mail that is not an application is never moved.
     processed_folder: str = ""
+    ca_file: Path | None = None  # a private CA to trust besides the system's
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class SmtpSettings:
     # At most this many automatic replies to one address per day, so that two auto-responders
     # cannot keep each other busy.
     max_replies_per_address_per_day: int = 3
+    ca_file: Path | None = None  # a private CA to trust besides the system's
 
 
 @dataclass(frozen=True)
@@ -123,11 +125,11 @@ _DEFAULT_CAMPAIGN = {
 _KNOWN: Mapping[str, frozenset[str]] = {
     "mailbox": frozenset(
         {"host", "port", "security", "username", "password", "password_env", "folder",
-         "timeout", "batch_size", "processed_folder"}
+         "timeout", "batch_size", "processed_folder", "ca_file"}
     ),
     "smtp": frozenset(
         {"host", "port", "security", "username", "password", "password_env", "from_address",
-         "from_name", "timeout", "max_replies_per_address_per_day"}
+         "from_name", "timeout", "max_replies_per_address_per_day", "ca_file"}
     ),
     "database": frozenset({"url"}),
     "campaign": frozenset({"opens", "deadline", "closes", "timezone", "late_policy"}),
@@ -165,6 +167,16 @@ class _Section:
 
     def text(self, key: str, default: str = "") -> str:
         return cast(str, self._get(key, str, "a string", default))
+
+    def file(self, key: str, base: Path | None) -> Path | None:
+        """An existing file, relative to the configuration's folder; None when unset."""
+        name = self.text(key)
+        if not name:
+            return None
+        path = (base or Path.cwd()) / Path(name).expanduser()
+        if not path.is_file():
+            raise self.error(key, f"no such file: {path}")
+        return path
 
     def integer(self, key: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
         value = cast(int, self._get(key, int, "an integer", default))
@@ -299,6 +311,7 @@ def parse_settings(text: str, source: str = "config.toml", base: Path | None = N
             timeout=mailbox.number("timeout", 60.0),
             batch_size=mailbox.integer("batch_size", 50, 1, 10_000),
             processed_folder=mailbox.text("processed_folder"),
+            ca_file=mailbox.file("ca_file", base),
         ),
         smtp=SmtpSettings(
             host=smtp.text("host"),
@@ -312,6 +325,7 @@ def parse_settings(text: str, source: str = "config.toml", base: Path | None = N
             max_replies_per_address_per_day=smtp.integer(
                 "max_replies_per_address_per_day", 3, 1
             ),
+            ca_file=smtp.file("ca_file", base),
         ),
         database_url=database.text("url", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
         campaign=CampaignSettings(

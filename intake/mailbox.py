@@ -28,6 +28,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from intake.config import MailboxSettings
 from intake.errors import MailboxError, ServerUnreachable
+from intake.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Mailbox:
         try:
             client = IMAPClient(
                 settings.host, port=settings.port, ssl=settings.security == "ssl",
-                timeout=settings.timeout, ssl_context=ssl.create_default_context(),
+                timeout=settings.timeout, ssl_context=client_context(settings.ca_file),
             )
         except (OSError, IMAPClientError) as error:
             raise ServerUnreachable(f"{self.where}: {_describe(error)}") from None
@@ -97,7 +98,7 @@ class Mailbox:
                     # on would read the mailbox over plain text.
                     raise ServerUnreachable(f"{self.where}: the server greeted with PREAUTH, "
                                             "so STARTTLS is impossible; refusing plain text")
-                client.starttls(ssl.create_default_context())
+                client.starttls(client_context(settings.ca_file))
             if not preauthenticated:
                 _login(client, settings.username, settings.password.resolve())
             self.capabilities = frozenset(client.capabilities())

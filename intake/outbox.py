@@ -26,7 +26,6 @@ import logging
 import os
 import smtplib
 import socket
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.config import SmtpSettings
 from intake.errors import ServerUnreachable
 from intake.faults import crash_point
+from intake.tls import client_context
 from storage.models import Reply
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,12 @@ class SmtpConnection:
                     settings.host,
                     settings.port,
                     timeout=settings.timeout,
-                    context=ssl.create_default_context(),
+                    context=client_context(settings.ca_file),
                 )
             else:
                 smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
                 if settings.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=client_context(settings.ca_file))
             if settings.username:
                 smtp.login(settings.username, settings.password.resolve())
         except smtplib.SMTPAuthenticationError as error:

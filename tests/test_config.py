@@ -162,3 +162,13 @@ def test_help_lists_every_command_of_the_interface() -> None:
         "demo",
     ):
         assert f"    {command} " in done.stdout, command
+
+
+def test_ca_files_are_relative_to_the_configuration_and_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "relay-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = parse_settings('[smtp]\nca_file = "relay-ca.pem"\n', base=tmp_path)
+    assert settings.smtp.ca_file == tmp_path / "relay-ca.pem"
+    assert settings.mailbox.ca_file is None
+    with pytest.raises(ConfigError) as error:
+        parse_settings('[mailbox]\nca_file = "nope.pem"\n', base=tmp_path)
+    assert str(error.value) == f"config.toml: [mailbox] ca_file: no such file: {tmp_path}/nope.pem"
