@@ -325,12 +325,12 @@ def row_items(cells: list[TableCell]) -> Iterator[Item]:
 
 
 @dataclass
-class _Walk:
-    """What the walk of one paragraph carries besides its text."""
+class ParagraphWalk:
+    """What the walk of one paragraph carries besides its text (DOCX and ODT alike)."""
 
     boxes: list[etree._Element] = field(default_factory=list)  # text boxes, read afterwards
-    # One entry per open complex field: True when its displayed result is not to be read
-    # (a FORMDROPDOWN, whose chosen entry was read from its list instead).
+    # One entry per open field (a complex field, an ODT fieldmark): True when its displayed
+    # result is not to be read (a FORMDROPDOWN, whose chosen entry was read from its list).
     fields: list[bool] = field(default_factory=list)
 
     @property
@@ -348,7 +348,7 @@ def _paragraph(paragraph: etree._Element) -> tuple[str, list[etree._Element]]:
     rest of the document.
     """
     out: list[str] = []
-    walk = _Walk()
+    walk = ParagraphWalk()
     _inline(paragraph, out, walk)
     return "".join(out), walk.boxes
 
@@ -361,7 +361,7 @@ _SKIP = frozenset(
 )
 
 
-def _inline(element: etree._Element, out: list[str], walk: _Walk) -> None:
+def _inline(element: etree._Element, out: list[str], walk: ParagraphWalk) -> None:
     for child in element:
         tag = child.tag
         if tag == f"{W}t":
@@ -433,7 +433,7 @@ def _struck(run: etree._Element) -> bool:
     return False
 
 
-def _content_control(sdt: etree._Element, out: list[str], walk: _Walk) -> None:
+def _content_control(sdt: etree._Element, out: list[str], walk: ParagraphWalk) -> None:
     properties = sdt.find(f"{W}sdtPr")
     if properties is not None:
         checkbox = properties.find(f"{W14}checkbox")
@@ -449,7 +449,7 @@ def _content_control(sdt: etree._Element, out: list[str], walk: _Walk) -> None:
         _inline(content, out, walk)
 
 
-def _field_char(fld_char: etree._Element, out: list[str], walk: _Walk) -> None:
+def _field_char(fld_char: etree._Element, out: list[str], walk: ParagraphWalk) -> None:
     kind = fld_char.get(f"{W}fldCharType")
     if kind == "end":
         if walk.fields:

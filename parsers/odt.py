@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -26,6 +25,7 @@ from lxml import etree
 from parsers.docx import (
     NOTE_HEADER,
     SYMBOL_FONTS,
+    ParagraphWalk,
     TableCell,
     answer_row,
     column_items,
@@ -175,20 +175,6 @@ def _controls(text: etree._Element) -> dict[str, bool]:
     return states
 
 
-@dataclass
-class _Walk:
-    """What the walk of one paragraph carries besides its text."""
-
-    boxes: list[etree._Element] = field(default_factory=list)  # text boxes, read afterwards
-    # One entry per open fieldmark: True when its displayed text is not to be read (a
-    # FORMDROPDOWN, whose chosen entry was read from its list instead).
-    fields: list[bool] = field(default_factory=list)
-
-    @property
-    def hidden(self) -> bool:
-        return any(self.fields)
-
-
 class _Reader:
     def __init__(self, struck: frozenset[str], symbols: dict[str, dict[int, str]],
                  controls: dict[str, bool]) -> None:
@@ -304,13 +290,13 @@ class _Reader:
         the rest of the document.
         """
         out: list[str] = []
-        walk = _Walk()
+        walk = ParagraphWalk()
         if paragraph.text:
             out.append(paragraph.text)
         self.inline(paragraph, out, walk, None)
         return "".join(out), walk.boxes
 
-    def inline(self, element: etree._Element, out: list[str], walk: _Walk,
+    def inline(self, element: etree._Element, out: list[str], walk: ParagraphWalk,
                symbols: dict[int, str] | None) -> None:
         for child in element:
             tag = child.tag
@@ -347,7 +333,7 @@ class _Reader:
             if child.tail and not walk.hidden:
                 out.append(_glyphs(child.tail, symbols))
 
-    def fieldmark(self, mark: etree._Element, out: list[str], walk: _Walk) -> None:
+    def fieldmark(self, mark: etree._Element, out: list[str], walk: ParagraphWalk) -> None:
         """A Word form field kept by LibreOffice: a check box reads as its box, a dropdown
         as its chosen entry (the text it may show until its end is not read again)."""
         kind = mark.get(f"{FIELD}type", "")
