@@ -20,7 +20,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -197,10 +197,22 @@ def _table_items(table: etree._Element) -> Iterator[Item]:
     over a row of answers is read column by column.
     """
     merged: dict[int, str] = {}  # grid column -> the label of its open vertical merge
+    yield from table_items((list(_row_cells(row, merged)), _cell_blocks(row))
+                           for row in _rows(table))
+
+
+def _cell_blocks(row: etree._Element) -> CellBlocks:
+    return lambda column: _blocks(_find_cell(row, column))
+
+
+CellBlocks = Callable[[int], Iterable[Item]]  # the blocks of a row's cell, by its column
+
+
+def table_items(rows: Iterable[tuple[list[TableCell], CellBlocks]]) -> Iterator[Item]:
+    """The items of a table given as its rows' cells (DOCX and ODT alike); see `_table`."""
     notes: set[int] = set()
     labels: list[TableCell] | None = None  # a row of labels, waiting for the row below
-    for index, row in enumerate(_rows(table)):
-        cells = list(_row_cells(row, merged))
+    for index, (cells, blocks) in enumerate(rows):
         if index == 0 and is_header(cells):
             notes = {cell.column for cell in cells if NOTE_HEADER.match(fold(cell.text))}
             continue
@@ -216,7 +228,7 @@ def _table_items(table: etree._Element) -> Iterator[Item]:
             continue
         filled = [cell for cell in cells if cell.text or cell.nested]
         if len(filled) == 1 and len(cells) == 1:
-            yield from _blocks(_find_cell(row, cells[0].column))
+            yield from blocks(cells[0].column)
             continue
         yield from row_items(cells)
     if labels is not None:

@@ -17,25 +17,22 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
 # The DOCX reader's table rules and symbol-font tables: ODT tables and fonts follow Word's.
 from parsers.docx import (
-    NOTE_HEADER,
     SYMBOL_FONTS,
+    CellBlocks,
     ParagraphWalk,
     TableCell,
-    answer_row,
-    column_items,
-    is_header,
-    label_row,
     row_items,
+    table_items,
 )
 from parsers.limits import DEFAULT_LIMITS, Limits, read_member, zip_refusal
 from parsers.model import Fields
-from parsers.text import Item, fold, match_label, read_declarations
+from parsers.text import Item, match_label, read_declarations
 
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -224,32 +221,20 @@ class _Reader:
 
     def table(self, table: etree._Element) -> Iterator[Item]:
         merged: dict[int, tuple[str, int]] = {}  # column -> (label, rows it still covers)
-        notes: set[int] = set()
-        labels: list[TableCell] | None = None  # a row of labels, waiting for the row below
-        for index, row in enumerate(self.rows(table)):
-            cells, elements = self.row_cells(row, merged)
-            if index == 0 and is_header(cells):
-                notes = {cell.column for cell in cells if NOTE_HEADER.match(fold(cell.text))}
-                continue
-            kept = [(cell, element) for cell, element in zip(cells, elements, strict=True)
-                    if cell.column not in notes]
-            kept_cells = [cell for cell, _ in kept]
-            if labels is not None:
-                above, labels = labels, None
-                if answer_row(kept_cells):
-                    yield from column_items(above, kept_cells)
-                    continue
-                yield from row_items(above)
-            if label_row(kept_cells):
-                labels = kept_cells
-                continue
-            filled = [cell for cell in kept_cells if cell.text or cell.nested]
-            if len(filled) == 1 and len(kept) == 1 and kept[0][1] is not None:
-                yield from self.blocks(kept[0][1])
-                continue
-            yield from row_items(kept_cells)
-        if labels is not None:
-            yield from row_items(labels)
+        yield from table_items(self._row(row, merged) for row in self.rows(table))
+
+    def _row(self, row: etree._Element, merged: dict[int, tuple[str, int]]
+             ) -> tuple[list[TableCell], CellBlocks]:
+        cells, elements = self.row_cells(row, merged)
+        by_column = {cell.column: element for cell, element in zip(cells, elements, strict=True)}
+
+        def blocks(column: int) -> Iterable[Item]:
+            element = by_column.get(column)
+            if element is None:  # a covered cell: its text was read where it starts
+                return row_items([cell for cell in cells if cell.column == column])
+            return self.blocks(element)
+
+        return cells, blocks
 
     def row_cells(
         self, row: etree._Element, merged: dict[int, tuple[str, int]]
