@@ -95,8 +95,13 @@ _LABEL_SPECS: tuple[tuple[str, str, bool, bool], ...] = (
                   r"|naziv\s+delovnega\s+mesta", False, False),
     ("email", r"e\s*-?\s*(?:naslov|posta|mail)(?:\s+naslov)?|email|elektronski\s+naslov"
               r"|elektronska\s+posta|naslov\s+elektronske\s+poste", False, False),
+    # "Službeni e-naslov", "Kontaktni e-mail": the kind of address before the label.
+    ("email", r"(?:sluzben|kontaktn|osebn)\w*\s+(?:e\s*-?\s*(?:naslov|posta|mail)"
+              r"|elektronsk\w*\s+(?:naslov|posta))", False, False),
     ("email", r"mail|posta", True, False),
     ("phone", r"telefon(?:ska\s+stevilka)?|mobitel|gsm", False, False),
+    ("phone", r"(?:mobiln|kontaktn|sluzben)\w*\s+(?:telefon(?:ska\s+stevilka)?|stevilka)"
+              r"|kontaktna\s+stevilka", False, False),
     ("phone", r"tel\.?|mob\.?|telefonska\s+st\.?", True, False),
     ("organization_type", r"vrsta\s+organizacije|tip\s+organizacije", False, True),
     ("organization", r"naziv\s+organizacije|ime\s+organizacije", False, False),
@@ -105,15 +110,18 @@ _LABEL_SPECS: tuple[tuple[str, str, bool, bool], ...] = (
      True, False),
     ("municipality", r"obcina\s*\(?\s*(?:,\s*)?ustanoviteljic\w*(?:\s+javnega\s+zavoda)?\s*\)?"
                      r"|ustanoviteljic\w*(?:\s+javnega\s+zavoda)?", False, True),
+    # The masculine form, only as a label ("Ustanovitelj zavoda je občina ..." is a sentence).
+    ("municipality", r"ustanovitelj(?:\s+(?:javnega\s+)?zavoda)?", True, True),
     ("municipality", r"obcina", True, False),
     ("address", r"naslov\s+organizacije|naslov\s+sedeza|sedez", False, False),
     ("address", r"naslov", True, False),
     ("role", r"vloga\s+pri\s+stikih\s+z\s+javnostmi", False, True),
-    ("role", r"vloga", True, True),
+    ("role", r"(?:moja\s+)?vloga", True, True),
     ("experience", r"izkusnje\s+na\s+podrocju\s+komuniciranja", False, True),
     ("experience", r"izkusnje|izkusenost", True, False),
     ("interests", r"podrocja\s*,?\s*na\s+katerih\s+zelim\s+nadgraditi\s+znanje", False, True),
-    ("interests", r"podrocja(?:\s+interesa)?|interesi|zanima\s+me", True, False),
+    ("interests", r"podrocja(?:\s+interesa)?|interesi|zanima\s+me"
+                  r"|zelim\s+se\s+izobrazevati(?:\s+na\s+podrocjih)?", True, False),
     ("consent", r"soglasje", False, True),
     ("consent_text", r"soglasam\b", False, True),
     ("place_date", r"kraj\s*(?:in|,|/)?\s*datum", False, False),
@@ -208,11 +216,17 @@ def match_label(line: str, *, whole_cell: bool = False) -> LabelMatch | None:
         rest = _REQUIRED.sub("", folded[end:], count=1).strip()
         if name == "consent_text":
             return LabelMatch(name, strong, line[offset:])
+        qualified = None
+        if rest and not rest.startswith(":") and name != "title":
+            qualified = _qualified(line, folded, end, name, colon)
         if whole_cell:
-            if rest not in ("", ":") and name != "title":
+            if rest not in ("", ":") and name != "title" and qualified is None:
                 continue
-        elif colon and not rest.startswith(":"):
+        elif colon and not rest.startswith(":") and qualified is None:
             continue
+        if qualified is not None:
+            return LabelMatch(name, strong, _VALUE_LEAD.sub("", line[qualified:], count=1),
+                              (), colon)
         tail: tuple[str, ...] = ()
         tokens = _OFFICIAL_TOKENS.get(name)
         if tokens is not None and not whole_cell:
@@ -221,6 +235,47 @@ def match_label(line: str, *, whole_cell: bool = False) -> LabelMatch | None:
                 tail = tokens[seen:]
         return LabelMatch(name, strong, _VALUE_LEAD.sub("", line[end:], count=1), tail, colon)
     return None
+
+
+# The applicant's own words between a label and its colon: "Ime in priimek kandidata:",
+# "Funkcija v organizaciji:", "Tel./GSM:", "Organizacija / zavod:", "Ime in priimek (kot v
+# osebni izkaznici):", "Soglasje za obdelavo podatkov: DA". Without this the words become the
+# value ("kandidata: Ana Novak"). At most four words in lower case (or an abbreviation in
+# capitals: "GSM"), so a name or a place ("Kraj in datum Kranj: ...") is never taken for one;
+# nothing but letters, "/", ",", "." and one parenthesis. Matched only on the text before the
+# first colon within _QUALIFIER_MAX characters, so it costs nothing on a long line.
+_QUALIFIER_MAX = 80
+_QUALIFIER = re.compile(
+    r"\s*[/,]?\s*(?:(?P<words>[^\W\d_]+\.?(?:(?:\s*[/,]\s*|\s+)[^\W\d_]+\.?){0,3})\s*)?"
+    r"(?:\([^()]*\)\s*)?\**\s*"
+)
+_QUALIFIER_WORD = re.compile(r"[^\W\d_]+")
+# Words naming another field: "Naslov elektronske pošte" is no address, "Ime zavoda" no name.
+_OTHER_FIELD_WORDS = re.compile(r"\b(?:mail|post|tel|gsm|mobi|elektronsk)")
+# Short labels that need a colon on a free line, and whose qualifier is safe to drop:
+# "Ime občine:" is no first name, "Občina prebivališča:" no founding municipality, "Datum
+# rojstva:" no place and date; they stay unread.
+_LOOSE_QUALIFIED = frozenset({"phone", "organization", "role", "experience", "interests",
+                              "email"})
+
+
+def _qualified(line: str, folded: str, end: int, name: str, loose: bool) -> int | None:
+    """Where the value starts when the label is followed by a qualifier and a colon."""
+    if loose and name not in _LOOSE_QUALIFIED:
+        return None
+    colon = folded.find(":", end, end + _QUALIFIER_MAX)
+    if colon < 0:
+        return None
+    between = line[end:colon]
+    found = _QUALIFIER.fullmatch(between)
+    if found is None or not between.strip():
+        return None
+    words = _QUALIFIER_WORD.findall(found.group("words") or "")
+    if not all(word.islower() or word.isupper() for word in words):
+        return None
+    if name not in ("email", "phone") and _OTHER_FIELD_WORDS.search(fold(" ".join(words))):
+        return None
+    return colon + 1
 
 
 def strip_tail(line: str, tail: Sequence[str]) -> str:
@@ -368,8 +423,9 @@ def segments(lines: Iterable[str]) -> list[Segment]:
 
 def _org_types(folded: str) -> list[str]:
     return [
-        "javni_zavod" if "zavod" in found.group() else "obcina"
-        for found in re.finditer(r"(?:javn\w*+\s+)?zavod\w*+(?:\s+obcin\w*+)?|\bobcin\w*+", folded)
+        "obcina" if found.group().startswith("obcin") else "javni_zavod"
+        for found in re.finditer(
+            r"(?:javn\w*+\s+)?zavod\w*+(?:\s+obcin\w*+)?|\bobcin\w*+|\bjz\b", folded)
     ]
 
 
@@ -392,11 +448,17 @@ def _roles(folded: str) -> list[str]:
     return []
 
 
+# "izkušen / izkušena" is the adjective; the noun ("5 let izkušenj", "izkušnje z mediji")
+# says nothing about which option, and negated ("nimam izkušenj", "brez izkušenj", "nisem
+# izkušena") it is a beginner's.
+_EXPERIENCE_WORDS = re.compile(
+    r"(?P<beginner>\b(?:nimam|brez|malo|nisem)\s+(?:\w+\s+)?izkus\w*+|zacetn\w*+|neizkus\w*+)"
+    r"|(?P<experienced>\bizkusen(?!j)\w*+)"
+)
+
+
 def _experience(folded: str) -> list[str]:
-    return [
-        "experienced" if found.group().startswith("izkus") else "beginner"
-        for found in re.finditer(r"zacetn\w*+|neizkus\w*+|\bizkus\w*+", folded)
-    ]
+    return [str(found.lastgroup) for found in _EXPERIENCE_WORDS.finditer(folded)]
 
 
 _INTEREST_WORDS = re.compile(
@@ -508,17 +570,23 @@ def _typed_answer(options: Sequence[Segment]) -> bool | None:
     return None
 
 
+# "Ne soglašam" / "ne strinjam se" anywhere: a refusal, even after the consent sentence
+# ("Soglašam z obdelavo osebnih podatkov: ne soglašam") or marked as an option of its own.
+_REFUSED = re.compile(r"\bne\s+(?:soglasam|strinjam)")
+
+
 def decide_consent(lines: Sequence[str], sentence_seen: bool) -> bool:
     options = segments(lines)
-    if any(seg.mark for seg in options):
-        return True
+    marked = [seg for seg in options if seg.mark]
+    if marked:
+        return not all(_REFUSED.search(fold(seg.text)) for seg in marked)
     answer = _typed_answer(options)
     if answer is not None:
         return answer
     if any(seg.mark is False for seg in options):
         return False
     text = fold(" ".join(lines)).strip()
-    if _NO.match(text):
+    if _NO.match(text) or _REFUSED.search(text):
         return False
     return sentence_seen or bool(_YES.match(text))
 
