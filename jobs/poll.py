@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from intake.config import Settings
 from intake.cycle import Pipeline, poll_once
 from intake.mailbox import Mailbox
@@ -54,6 +56,7 @@ class Worker:
     smtp: Callable[[], SmtpConnection]
     stop: threading.Event = field(default_factory=threading.Event)
     imap: Outage = field(default_factory=lambda: Outage("IMAP"))
+    database: Outage = field(default_factory=lambda: Outage("database"))
     digest_lock: threading.Lock = field(default_factory=threading.Lock)
     cycles: int = 0
 
@@ -61,7 +64,7 @@ class Worker:
 def poll(worker: Worker) -> None:
     """One poll cycle, then the outbox; never raises, so the scheduler keeps going."""
     now = worker.pipeline.now()
-    if worker.stop.is_set() or worker.imap.waiting(now):
+    if worker.stop.is_set() or worker.imap.waiting(now) or worker.database.waiting(now):
         return
     try:
         report = poll_once(
@@ -70,9 +73,15 @@ def poll(worker: Worker) -> None:
             processed_folder=worker.settings.mailbox.processed_folder,
             should_stop=worker.stop.is_set,
         )
+    except (OperationalError, InterfaceError) as error:
+        # The database went away (a PostgreSQL restart, a network cut): an outage like
+        # the mailbox's, logged in one line when it starts and ends, not a traceback a cycle.
+        worker.database.failed(_first_line(error), now, worker.settings.poll_every)
+        return
     except Exception:  # a bug must not stop the worker: log it and try next time
         log.exception("poll cycle failed")
         return
+    worker.database.recovered()
     worker.cycles += 1
     if report.imap_error:
         worker.imap.failed(report.imap_error, now, worker.settings.poll_every)
@@ -81,3 +90,9 @@ def poll(worker: Worker) -> None:
     if report.outbox.unreachable:
         log.warning("replies wait: %s", report.outbox.unreachable)
     log.info("cycle %d: %s", worker.cycles, report.summary())
+
+
+def _first_line(error: DBAPIError) -> str:
+    """The driver's own message, without SQLAlchemy's statement and help link."""
+    text = str(error.orig if error.orig is not None else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -165,9 +165,9 @@ class CuttingProxy:
     """A TCP proxy on loopback that forwards to a server and, while `cut_after` is set, cuts
     each connection after that many bytes from the server: a network drop mid-transfer."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
         self.target = (target_host, target_port)
-        self.port = free_port()
+        self.port = port or free_port()
         self.cut_after: int | None = None
         self.cuts = 0
         self._listener = socket.create_server(("127.0.0.1", self.port))

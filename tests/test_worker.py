@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
 
 from intake.bootstrap import build_pipeline, mailbox_opener, open_database, smtp_connection
 from intake.config import parse_settings
@@ -44,7 +45,7 @@ from storage.db import make_engine
 from storage.lock import WorkerLock, acquire_worker_lock
 from storage.models import DigestSent, Message, Reply
 from tests.harness import ROOT, intake, seed, write_config
-from tests.servers import ImapAccount
+from tests.servers import CuttingProxy, ImapAccount
 
 ZONE = ZoneInfo("Europe/Ljubljana")
 EIGHT = clock_time(8, 0)
@@ -358,6 +359,50 @@ def test_poll_skips_cycles_while_backing_off_and_resumes_when_imap_is_back(
     poll(worker)
     assert tries[-1] == "09:07:00" and worker.cycles == 4
     assert (worker.imap.error, worker.imap.failures) == (None, 0)
+
+
+@pytest.mark.postgres
+def test_a_database_outage_is_one_line_and_the_worker_resumes_after_it(
+    tmp_path: Path, pymap_account: ImapAccount, postgres_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """GIVEN a worker whose PostgreSQL is reached through a TCP proxy
+    WHEN the proxy goes away (a database restart, a network cut) and comes back
+    THEN the worker logs one line when the outage starts and one when it ends, backs off
+    meanwhile, and completes the next due cycle — no traceback per cycle."""
+    url = make_url(postgres_url)
+    proxy = CuttingProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = parse_settings(
+        pymap_account.config_toml()
+        + f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\nusername = ""\n'
+        + f'[database]\nurl = "{proxied}"\n[schedule]\npoll_every = "1m"\n',
+        "test.toml", tmp_path)
+    clock = Clock(local(2021, 2, 3, 9, 0))
+    database = open_database(settings)
+    pipeline = build_pipeline(settings, database, no_parse, now=clock)
+    worker = Worker(settings, pipeline, mailbox_opener(settings), lambda: smtp_connection(settings))
+    poll(worker)
+    assert worker.cycles == 1
+
+    proxy.close()
+    database.engine.dispose()  # the pooled connections went with the server
+    with caplog.at_level(logging.INFO, logger="intake.worker"):
+        for minute in (1, 2, 3):  # 9:01 fails; 9:02 waits (backing off 2 minutes); 9:03 fails
+            clock.at = local(2021, 2, 3, 9, minute)
+            poll(worker)
+        assert worker.cycles == 1 and worker.database.failures == 2
+        proxy = CuttingProxy(url.host or "127.0.0.1", url.port or 5432, port=proxy.port)
+        clock.at = local(2021, 2, 3, 9, 7)
+        poll(worker)
+    database.engine.dispose()
+    proxy.close()
+    assert worker.cycles == 2 and worker.database.error is None
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [level for level, _ in lines] == ["ERROR", "WARNING"]
+    assert lines[0][1].startswith("database unreachable, will keep retrying: ")
+    assert "\n" not in lines[0][1] and "Traceback" not in caplog.text
+    assert lines[1] == ("WARNING", "database reachable again")
 
 
 # --- a real scheduler: no overlap ----------------------------------------------------------
