@@ -135,7 +135,12 @@ def _box_items(text: str, boxes: list[etree._Element]) -> Iterator[Item]:
     paragraph is just a label and the boxes hold only paragraphs, they are its value, all
     lines of it (a two-line address), as a value cell would be.
     """
-    inside = [item for box in boxes for item in _blocks(box)]
+    yield from label_with_boxes(text, [item for box in boxes for item in _blocks(box)])
+
+
+def label_with_boxes(text: str, inside: list[Item]) -> Iterator[Item]:
+    """A paragraph's text and the items of its text boxes (DOCX and ODT alike): the boxes'
+    lines are the value when the paragraph is only a label and they hold no label cells."""
     found = match_label(text, whole_cell=True) if text.strip() else None
     if found is not None and found.name not in ("title", "consent_text") and all(
             label is None for label, _ in inside):

@@ -27,6 +27,7 @@ from parsers.docx import (
     CellBlocks,
     ParagraphWalk,
     TableCell,
+    label_with_boxes,
     row_items,
     table_items,
 )
@@ -201,15 +202,7 @@ class _Reader:
         if not boxes:
             yield (None, text)
             return
-        inside = [item for box in boxes for item in self.blocks(box)]
-        found = match_label(text, whole_cell=True) if text.strip() else None
-        if found is not None and found.name not in ("title", "consent_text") and all(
-                label is None for label, _ in inside):
-            yield (text, "\n".join(value for _, value in inside))
-            return
-        if text.strip():
-            yield (None, text)
-        yield from inside
+        yield from label_with_boxes(text, [item for box in boxes for item in self.blocks(box)])
 
     def rows(self, table: etree._Element) -> Iterator[etree._Element]:
         for child in table:
