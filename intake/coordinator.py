@@ -54,6 +54,10 @@ def remove_member(session: Session, email: str) -> int:
     status and reasons (the call's statistics) but lose every personal field; the raw
     messages from or about them, and the replies to them, are deleted. The audit entry says
     that an erasure happened, not whose.
+
+    A message may carry several people's declarations (a secretary sends the whole team's):
+    its raw bytes and metadata go, but the colleagues' declarations keep their fields and
+    their link to the member they made; only the person's own are emptied.
     """
     key = email.strip().lower()
     if not key:
@@ -61,16 +65,22 @@ def remove_member(session: Session, email: str) -> int:
     touched = 0
     member_ids = session.scalars(select(Member.id).where(func.lower(Member.email) == key)).all()
     declarations = session.scalars(select(DeclarationRow)).all()
-    message_pks = set(session.scalars(select(Message.id).where(func.lower(Message.sender) == key)))
+    sent_by = set(session.scalars(select(Message.id).where(func.lower(Message.sender) == key)))
+    message_pks = set(sent_by)
+    theirs: list[DeclarationRow] = []
     for declaration in declarations:
-        stored = str(declaration.fields.get("email", "")).lower()
-        if stored == key or declaration.member_id in member_ids:
+        stored = str(declaration.fields.get("email", "")).strip().lower()
+        # A declaration without an address in a message they sent is theirs too (the
+        # sender is the only one it can be traced to).
+        if (stored == key or declaration.member_id in member_ids
+                or (not stored and declaration.message_pk in sent_by)):
+            theirs.append(declaration)
             message_pks.add(declaration.message_pk)
-    for declaration in declarations:
-        if declaration.message_pk in message_pks:
-            declaration.fields, declaration.detail, declaration.source = {}, "", ""
-            declaration.member_id = None
-            touched += 1
+    for declaration in theirs:
+        declaration.fields, declaration.detail, declaration.source = {}, "", ""
+        declaration.review_note = None  # the coordinator's words about them
+        declaration.member_id = None
+        touched += 1
     reply_pks = set(session.scalars(select(Reply.message_pk).where(Reply.recipient == key)))
     message_pks |= reply_pks
     hashes: set[str] = set()

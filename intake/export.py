@@ -125,12 +125,14 @@ def _aware(moment: datetime, tz: tzinfo | None) -> datetime:
 
 
 def _values(row: MemberRow, tz: tzinfo | None) -> dict[str, Any]:
-    """Column name -> a JSON-ready value: interests a list, consent a bool, times ISO 8601."""
+    """Column name -> a JSON-ready value: interests a list, consent a bool, times ISO 8601
+    to the second."""
     values: dict[str, Any] = {}
     for name in COLUMNS:
         value = getattr(row, name)
         if isinstance(value, datetime):
-            value = _aware(value, tz).isoformat()
+            # Whole seconds: microseconds are noise to a reader of the list.
+            value = _aware(value, tz).isoformat(timespec="seconds")
         elif isinstance(value, tuple):
             value = list(value)
         values[name] = value
