@@ -245,7 +245,8 @@ def digest_data(session: Session, day: date, zone: ZoneInfo) -> DigestData:
         else:
             by_status.setdefault(d.status, []).append(submission(d, m))
     failed = session.scalars(select(Reply).where(
-        Reply.state == "failed", Reply.next_attempt_at >= start, Reply.next_attempt_at < end))
+        Reply.state.in_(["failed", "suppressed"]), Reply.next_attempt_at >= start,
+        Reply.next_attempt_at < end).order_by(Reply.id))
     joined = Counter(m.joined_at.astimezone(zone).date() for m in members)
     new = [m for m in members if start <= m.joined_at < end]
     updated = [m for m in members if start <= m.updated_at < end and m not in new]
@@ -255,7 +256,7 @@ def digest_data(session: Session, day: date, zone: ZoneInfo) -> DigestData:
         incomplete=by_status.get(Status.INCOMPLETE, []),
         rejected=by_status.get(Status.REJECTED, []),
         ignored_count=len(ignored),
-        failed_replies=[FailedReply(r.recipient, r.subject, r.last_error or "") for r in failed],
+        failed_replies=[FailedReply(r.recipient, r.subject, _why_unsent(r)) for r in failed],
         all_members=members,
         members_per_day=sorted(joined.items()),
         open_reviews=len(open_reviews(session)),
@@ -304,3 +305,14 @@ def send_digest(sessions: sessionmaker[Session], pipeline: Pipeline, connection:
 
 def sent_days(session: Session) -> list[str]:
     return list(session.scalars(select(DigestSent.day).where(DigestSent.state == "sent")))
+
+
+def _why_unsent(reply: Reply) -> str:
+    """The SMTP server's refusal as it said it, or why intake held the reply back."""
+    error = reply.last_error or ""
+    if reply.state != "suppressed":
+        return error
+    if error.startswith("already"):
+        return ("zadržan: na ta naslov je danes že šlo največ dovoljenih samodejnih odgovorov "
+                f"([smtp] max_replies_per_address_per_day) – {error}")
+    return f"zadržan: prejšnji odgovor na ta naslov je bil trajno zavrnjen – {error}"

@@ -213,6 +213,11 @@ def is_empty(data: DigestData) -> bool:
     )
 
 
+def _older_reviews(data: DigestData) -> int:
+    """Declarations from earlier days still waiting for the coordinator's decision."""
+    return max(0, (data.open_reviews or 0) - len(data.needs_review))
+
+
 def _day_parts(data: DigestData) -> tuple[list[str], list[str]]:
     """The day's nonzero counts: (what changed or needs the coordinator, what was answered)."""
     attention = []
@@ -307,7 +312,11 @@ def render_text(data: DigestData) -> str:
     parts = attention + answered
     if data.ignored_count:
         parts.append(_ignored(data.ignored_count))
-    out += [f"Ta dan: {', '.join(parts)}.", ""]
+    out.append(f"Ta dan: {', '.join(parts)}.")
+    older = _older_reviews(data)
+    if older:
+        out.append(f"Iz prejšnjih dni še čaka na vašo odločitev: {older} (intake review list).")
+    out.append("")
 
     if data.needs_review:
         out.append(f"ČAKA NA VAŠO ODLOČITEV ({len(data.needs_review)})")
@@ -319,6 +328,13 @@ def render_text(data: DigestData) -> str:
                 out.append(f"  podrobnosti: {shorten(t(row.detail.strip()), _DETAIL_WIDTH)}")
             out.append(f"  odobri:  {APPROVE.format(id=row.id)}")
             out.append(f"  zavrni:  {REJECT.format(id=row.id)}")
+        out.append("")
+    if data.failed_replies:
+        # An applicant who got no answer needs the coordinator as much as a review does.
+        out.append(f"NEPOSLANI ODGOVORI ({len(data.failed_replies)})")
+        for failed in data.failed_replies:
+            out.append(f"- {t(failed.recipient)}: »{t(failed.subject)}«")
+            out.append(f"  napaka: {shorten(t(failed.error), _DETAIL_WIDTH)}")
         out.append("")
     if data.new_members:
         out.append(f"NOVI ČLANI ({len(data.new_members)})")
@@ -345,13 +361,6 @@ def render_text(data: DigestData) -> str:
             "prijava; ostala so nedotaknjena)"
         )
         out.append("")
-    if data.failed_replies:
-        out.append(f"NEPOSLANI ODGOVORI ({len(data.failed_replies)})")
-        for failed in data.failed_replies:
-            out.append(f"- {t(failed.recipient)}: »{t(failed.subject)}«")
-            out.append(f"  napaka: {shorten(t(failed.error), _DETAIL_WIDTH)}")
-        out.append("")
-
     out += _text_so_far(data)
     out += ["", "Priloge: members.csv in members.xlsx – vsi člani do zdaj."]
     return "\n".join(out) + "\n"
@@ -672,6 +681,10 @@ def render_html(data: DigestData) -> str:
         body += [f'<p style="font-size:15px;margin:8px 0;">{_e(line)}</p>' for line in lines]
     else:
         body.append(_tiles(data))
+        older = _older_reviews(data)
+        if older:
+            body.append(f'<p style="font-size:15px;margin:8px 0;">Iz prejšnjih dni še čaka na '
+                        f"vašo odločitev: <strong>{older}</strong> (intake review list).</p>")
         if data.needs_review:
             body.append(_h2("Čaka na vašo odločitev", len(data.needs_review)))
             body.append(
@@ -679,6 +692,19 @@ def render_html(data: DigestData) -> str:
                 "prijavitelj dobi odgovor takoj po odločitvi. Namesto ... vpišite razlog.</p>"
             )
             body += [_review_card(row, data) for row in data.needs_review]
+        if data.failed_replies:
+            body += [
+                _h2("Neposlani odgovori", len(data.failed_replies)),
+                _table(
+                    ("Komu", "Zadeva", "Napaka"),
+                    [
+                        (_e(f.recipient), _e(f.subject),
+                         f'<span style="color:#b3261e;">'
+                         f"{_e(shorten(f.error, _DETAIL_WIDTH))}</span>")
+                        for f in data.failed_replies
+                    ],
+                ),
+            ]
         if data.new_members:
             body += [_h2("Novi člani", len(data.new_members)), _member_table(data.new_members)]
         if data.updated_members:
@@ -698,19 +724,6 @@ def render_html(data: DigestData) -> str:
                 f"<strong>{data.ignored_count}</strong> (samodejna sporočila in pošta, ki ni "
                 "prijava; ostala so nedotaknjena).</p>"
             )
-        if data.failed_replies:
-            body += [
-                _h2("Neposlani odgovori", len(data.failed_replies)),
-                _table(
-                    ("Komu", "Zadeva", "Napaka"),
-                    [
-                        (_e(f.recipient), _e(f.subject),
-                         f'<span style="color:#b3261e;">'
-                         f"{_e(shorten(f.error, _DETAIL_WIDTH))}</span>")
-                        for f in data.failed_replies
-                    ],
-                ),
-            ]
         body.append(_so_far_html(data))
         body.append(
             f'<p style="font-size:13px;color:{_MUTED};margin:24px 0 0;">Priloge: members.csv '

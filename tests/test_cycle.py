@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from intake.bootstrap import build_pipeline, mailbox_opener, open_database, smtp_connection
 from intake.config import Settings, parse_settings
+from intake.coordinator import digest_data
 from intake.cycle import CycleReport, Parse, Pipeline, poll_once
 from intake.embedded import MailSink
 from intake.samples import sample_mailbox
@@ -148,7 +149,13 @@ def test_reply_limits_per_address_and_after_a_bounce(
     assert len(mail_sink.wait_for(3)) == 3
     with pipeline.sessions() as session:
         states = sorted(r.state for r in session.scalars(select(Reply)))
-    assert states == ["sent"] * 3 + ["suppressed"] * 2
+        assert states == ["sent"] * 3 + ["suppressed"] * 2
+        # The coordinator learns of the two held back in that day's digest.
+        zone = settings.campaign.timezone
+        day = pipeline.now().astimezone(zone).date()
+        unsent = digest_data(session, day, zone).failed_replies
+    assert [(f.recipient, f.error.split(":")[0]) for f in unsent] == [(note.sender, "zadržan")] * 2
+    assert "max_replies_per_address_per_day" in unsent[0].error
 
 
 def test_a_permanent_failure_stops_replies_to_that_address(

@@ -170,6 +170,7 @@ Mreža komunikatorjev – povzetek za sredo, 3. 2. 2021
 
 Ta dan: 2 nova člana, 2 v pregled, 1 neposlan odgovor, 1 nepopolna prijava, \
 1 zavrnjena prijava, 4 prezrta sporočila.
+Iz prejšnjih dni še čaka na vašo odločitev: 1 (intake review list).
 
 ČAKA NA VAŠO ODLOČITEV (2)
 - #17 Eva Kos <eva.kos@zavod-x.si>, Zavod X, prejeto ob 11:05
@@ -183,6 +184,10 @@ prejeto po roku za prijavo [late]
   podrobnosti: izjava.jpg: slika brez besedila
   odobri:  intake review approve 18
   zavrni:  intake review reject 18 --reason "..."
+
+NEPOSLANI ODGOVORI (1)
+- franc.horvat@obcina-z.si: »Re: Izjava o pristopu«
+  napaka: 550 5.1.1 mailbox unavailable
 
 NOVI ČLANI (2)
 - Cvetka Čuk <cvetka.cuk@zavod-kranj.si>
@@ -203,10 +208,6 @@ ZAVRNJENE PRIJAVE (1)
   podrobnosti: d.o.o. ni občina
 
 PREZRTA SPOROČILA: 4 (samodejna sporočila in pošta, ki ni prijava; ostala so nedotaknjena)
-
-NEPOSLANI ODGOVORI (1)
-- franc.horvat@obcina-z.si: »Re: Izjava o pristopu«
-  napaka: 550 5.1.1 mailbox unavailable
 
 RAZPIS DOSLEJ
 Članov: 4
