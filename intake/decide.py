@@ -15,7 +15,9 @@ The steps, in order:
 2. automatic mail (`AUTO_RULES`, RFC 3834 and what help desks learned since) -> ignored,
    `auto_submitted`.
 3. not an application (`is_application`) -> ignored, `not_application`; the coordinator's
-   mailbox is her own, and ordinary mail must be left alone.
+   mailbox is her own, and ordinary mail must be left alone. So are an answer to our reply
+   that holds no declaration but the quoted one (`answers_us`, `only_quoted`), and a
+   colleague's mail without a declaration (`from_colleague`).
 4. speaks of joining but holds no readable declaration -> incomplete, `no_declaration`
    (needs_review, `unreadable_attachment`, when an attachment could not be read).
 5. each declaration found: `DECLARATION_RULES` (missing fields, eligibility, municipality,
@@ -34,6 +36,7 @@ from typing import Literal
 
 from intake.municipalities import Municipalities, Municipality, fold
 from intake.reading import MessageView
+from parsers.body import own_text
 from parsers.model import (
     MISSING,
     NO_DECLARATION,
@@ -43,6 +46,7 @@ from parsers.model import (
     FieldValue,
     missing_problems,
 )
+from parsers.text import read_items
 
 
 class Status(StrEnum):
@@ -388,6 +392,46 @@ def answers_us(view: MessageView, campaign: Campaign) -> bool:
                for ref in cited.split() if "@" in ref)
 
 
+def only_quoted(view: MessageView, declarations: Sequence[Declaration]) -> bool:
+    """Whether every declaration found is the body's and the sender's own words (above the
+    quoted original and the signature) hold no label of the form.
+
+    "Hvala za potrditev!" above the quoted thread brings the applicant's first declaration
+    along, typed in the body; the body reader rightly reads quotes (a colleague forwards a
+    form that way), but in an answer to our reply the quoted form is the one already decided.
+    Own words with a label ("Vloga: ...") are an answer with data and are read as before;
+    a phone alone is the signature's ("Tel.: 01 831 81 00"): the phone is optional, so our
+    replies never ask for it.
+    """
+    if not declarations or any(not d.source.startswith("body") for d in declarations):
+        return False
+    own = read_items([(None, own_text(view.body_text))])
+    return own.labels <= _SIGNATURE_LABELS and not own.title
+
+
+_SIGNATURE_LABELS = frozenset({"phone"})
+
+
+# Public mail providers: a coordinator on one of these has no colleagues by domain.
+_PUBLIC_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "siol.net", "t-2.net", "amis.net", "volja.net",
+    "telemach.net", "email.si", "guest.arnes.si", "hotmail.com", "outlook.com", "live.com",
+    "yahoo.com", "gmx.net", "gmx.de", "icloud.com",
+})
+
+
+def from_colleague(view: MessageView, campaign: Campaign) -> bool:
+    """Whether the sender works where the coordinator does (the domain of our addresses,
+    or a subdomain of it): the call is for municipalities and their public institutions, so
+    a colleague writing about the network, its first meeting or a newsletter item is never
+    applying, and a reply asking for the form would be absurd. A declaration a colleague
+    forwards is still found and decided (`decide` looks for one first)."""
+    ours = {address.rpartition("@")[2].lower() for address in campaign.our_addresses}
+    ours -= _PUBLIC_MAIL
+    domain = view.sender.rpartition("@")[2].lower()
+    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in ours if d)
+
+
 # --- one declaration ----------------------------------------------------------------------
 
 
@@ -722,7 +766,9 @@ def decide(
     - Automatic mail and our own mail are ignored (`auto_submitted`) before anything else,
       even when a declaration is attached: answering a bounce or an out-of-office reply
       that quotes the application would start a loop.
-    - Mail that is not an application (`is_application`) is ignored (`not_application`).
+    - Mail that is not an application (`is_application`) is ignored (`not_application`), and
+      so are an answer to our reply without a declaration of its own (only the quoted one)
+      and a colleague's mail (our own domain) without a declaration.
     - An application without a readable declaration gets one decision with empty fields:
       `no_declaration` (incomplete) or `unreadable_attachment` (needs_review), plus
       late/closed, so a message after the close is refused rather than asked for the form.
@@ -755,6 +801,14 @@ def _decide(
         # but asking for the form again would be absurd: it is the coordinator's to read.
         return _message([_without_declaration([NOT_APPLICATION], facts)],
                         "an answer to our reply, without a declaration")
+    if answers_us(view, campaign) and only_quoted(view, declarations):
+        # Deciding the quoted declaration again would answer a thank-you with another
+        # "accepted"/"updated" reply; the coordinator reads what was written above it.
+        return _message([_without_declaration([NOT_APPLICATION], facts)],
+                        "an answer to our reply; its declaration is only the quoted one")
+    if not _found(declarations) and from_colleague(view, campaign):
+        return _message([_without_declaration([NOT_APPLICATION], facts)],
+                        "a colleague's message without a declaration")
     timing = _deadline_reason(facts.received_at, campaign)
     found = _found(declarations)
     unreadable = _unreadable(declarations)
