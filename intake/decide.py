@@ -254,9 +254,11 @@ _NO_REPLY_PREFIX = re.compile(r"(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?
 # Subject prefixes autoresponders put in front of the subject they answer, where a header
 # does not say so (Outlook's out-of-office in English and Slovenian, Lotus Notes, others).
 _AUTOREPLY_SUBJECT = re.compile(
-    r"\s*(?:automatic\s+reply|samodejni\s+odgovor|auto(?:matic)?[-_ ]?(?:reply|response)"
-    r"|out\s+of\s+(?:the\s+)?office|auto|odsotnost|odsoten|odsotna|abwesenheitsnotiz"
-    r"|risposta\s+automatica)\s*:",
+    r"\s*(?:\[\s*auto[-_ ]?reply\s*\]"
+    r"|(?:automatic\s+reply|samodejni\s+odgovor|automatski\s+odgovor"
+    r"|auto(?:matic)?[-_ ]?(?:reply|response)|out\s+of\s+(?:the\s+)?office|auto"
+    r"|odsotnost(?:\s+z\s+dela)?|odsoten|odsotna|abwesenheitsnotiz|abwesend"
+    r"|risposta\s+automatica)\s*:)",
     re.IGNORECASE,
 )
 
