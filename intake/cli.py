@@ -316,6 +316,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
     settings, pipeline = _open_pipeline(args)
     zone = settings.campaign.timezone
     if args.action == "list":
+        from intake.export import clean_text
+
         with pipeline.sessions() as session:
             items = open_reviews(session)
         if not items:
@@ -325,8 +327,10 @@ def _cmd_review(args: argparse.Namespace) -> int:
                   f"{'organisation':<32}  reasons")
         for item in items:
             received = item.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            print(f"{item.id:>5}  {received}  {item.sender:<32}  {item.full_name:<24}  "
-                  f"{item.organization:<32}  {', '.join(item.reasons)}")
+            # What applicants wrote reaches a terminal: no line breaks, escapes or bidi tricks.
+            print(f"{item.id:>5}  {received}  {clean_text(item.sender):<32}  "
+                  f"{clean_text(item.full_name):<24}  {clean_text(item.organization):<32}  "
+                  f"{', '.join(item.reasons)}")
         return 0
     if args.id is None:
         raise UsageError(f"review {args.action}: give the submission's id (see review list)")

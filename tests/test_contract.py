@@ -136,6 +136,35 @@ def test_review_list_refuses_an_id(tmp_path: Path) -> None:
     assert_one_line_error(done, "review list: takes no id")
 
 
+def test_review_list_shows_what_applicants_wrote_without_terminal_controls(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a declaration waiting for review whose name holds an escape sequence and whose
+    organisation holds a line break
+    WHEN `review list` prints it on the coordinator's terminal
+    THEN the escape and the break are gone: one line per submission, nothing executed."""
+    config = database_config(tmp_path)
+    body = ("Izjava o pristopu k mreži komunikatorjev\n"
+            "Ime in priimek: Eva\x1b[2J\x1b[31mKos\n"
+            "Delovno mesto / funkcija: svetovalka\n"
+            "E-naslov: eva.kos@atlantida.si\n"
+            "Vrsta organizacije: občina\n"
+            "Naziv organizacije: Občina Atlantida\n"
+            "Vloga pri stikih z javnostmi: strokovna sodelavka za stike z javnostmi v občini\n"
+            "Soglasje: [x] soglašam\n")
+    path = tmp_path / "review.eml"
+    path.write_bytes(RECEIVED + b"From: Eva <eva.kos@atlantida.si>\r\n"
+                     b"Subject: Izjava o pristopu\r\nMIME-Version: 1.0\r\n"
+                     b"Content-Type: text/plain; charset=utf-8\r\n"
+                     b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body.encode())
+    assert run("-c", str(config), "ingest", str(path)).returncode == 0
+    listed = run("-c", str(config), "review", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "\x1b" not in listed.stdout
+    rows = listed.stdout.splitlines()
+    assert len(rows) == 2 and "Eva\ufffd[2J\ufffd[31mKos" in rows[1]
+
+
 def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
     """GIVEN a database with submissions
     WHEN `submissions --json` writes into a pipe whose reader has gone (`... | head -0`)
