@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -28,6 +28,12 @@ DOVECOT = shutil.which("dovecot") or (
 )
 
 USERS = 1000
+
+
+def _dovecot() -> str:
+    if DOVECOT is None:
+        raise RuntimeError("dovecot is not installed (.ci/run installs dovecot-imapd)")
+    return DOVECOT
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ class Dovecot:
         self._config.write_text(_CONFIG.format(root=self.root, port=self.port, uid=uid, gid=gid))
         # The daemon keeps inherited pipes open: capture nothing, read its log instead.
         started = subprocess.run(
-            [DOVECOT, "-c", str(self._config)],
+            [_dovecot(), "-c", str(self._config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         if started.returncode != 0:
@@ -155,27 +161,31 @@ class Dovecot:
             os.kill(int(pid), signal.SIGKILL)
 
     def stop(self) -> None:
-        subprocess.run([DOVECOT, "-c", str(self._config), "stop"],
+        subprocess.run([_dovecot(), "-c", str(self._config), "stop"],
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         time.sleep(0.2)
 
 
-class CuttingProxy:
-    """A TCP proxy on loopback that forwards to a server and, while `cut_after` is set, cuts
-    each connection after that many bytes from the server: a network drop mid-transfer."""
+class LoopbackProxy:
+    """A TCP proxy on loopback in front of a real server; subclasses say what happens to each
+    connection (`relay`). Closing it refuses new connections, as a server that went away."""
 
     def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
         self.target = (target_host, target_port)
         self.port = port or free_port()
-        self.cut_after: int | None = None
-        self.cuts = 0
         self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.2)
         self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
+    def account(self, account: ImapAccount) -> ImapAccount:
+        return replace(account, port=self.port)
+
+    def relay(self, client: socket.socket, server: socket.socket) -> None:
+        raise NotImplementedError
+
     def _accept(self) -> None:
-        self._listener.settimeout(0.2)
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
@@ -183,11 +193,24 @@ class CuttingProxy:
                 continue
             except OSError:
                 return
-            _Pipe(self, client, socket.create_connection(self.target), self.cut_after)
+            self.relay(client, socket.create_connection(self.target))
 
     def close(self) -> None:
         self._stop.set()
         self._listener.close()
+
+
+class CuttingProxy(LoopbackProxy):
+    """Forwards to a server and, while `cut_after` is set, cuts each connection after that
+    many bytes from the server: a network drop mid-transfer."""
+
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+        self.cut_after: int | None = None
+        self.cuts = 0
+        super().__init__(target_host, target_port, port)
+
+    def relay(self, client: socket.socket, server: socket.socket) -> None:
+        _Pipe(self, client, server, self.cut_after)
 
 
 class _Pipe:

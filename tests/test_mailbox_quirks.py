@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from intake.config import MailboxSettings, parse_settings
-from intake.embedded import EmbeddedImap, free_port
+from intake.embedded import EmbeddedImap
 from intake.errors import MailboxError, ServerUnreachable
 from intake.mailbox import Mailbox, RawMessage
 from tests.messages import build
-from tests.servers import Dovecot, ImapAccount
+from tests.servers import Dovecot, ImapAccount, LoopbackProxy
 
 
 def settings_for(account: ImapAccount, folder: str = "INBOX", *, security: str = "none",
@@ -106,38 +106,18 @@ def _split(buffer: bytes) -> tuple[bytes, bytes] | None:
             return None
 
 
-class EditingProxy:
+class EditingProxy(LoopbackProxy):
     """Forwards to a real IMAP server; `edit` may change each whole response it sends back.
     With `preauth_as`, the proxy logs in itself and greets the client with PREAUTH."""
 
     def __init__(self, account: ImapAccount, edit: Callable[[bytes], bytes] = lambda r: r,
                  preauth_as: ImapAccount | None = None) -> None:
-        self.target = (account.host, account.port)
         self.edit = edit
         self.preauth_as = preauth_as
-        self.port = free_port()
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        self._listener.settimeout(0.2)
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(account.host, account.port)
 
-    def account(self, account: ImapAccount) -> ImapAccount:
-        return replace(account, port=self.port)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            threading.Thread(target=self._serve, args=(client, server), daemon=True).start()
+    def relay(self, client: socket.socket, server: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(client, server), daemon=True).start()
 
     def _serve(self, client: socket.socket, server: socket.socket) -> None:
         try:
