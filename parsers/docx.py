@@ -27,7 +27,7 @@ from lxml import etree
 
 from parsers.limits import DEFAULT_LIMITS, Limits, read_member, zip_refusal
 from parsers.model import Fields
-from parsers.text import Item, fold, match_label, read_declarations
+from parsers.text import Item, declared_fields, fold, match_label
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
@@ -73,8 +73,7 @@ def parse_docx(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Fields | None
 def parse_docx_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Fields]:
     """The fields of each declaration: one, or several when the form is filled in once per
     colleague in the same document; [] when it holds none."""
-    readings = read_declarations(docx_items(data, limits=limits))
-    return [reading.fields for reading in readings] if readings[0].is_declaration else []
+    return declared_fields(docx_items(data, limits=limits))
 
 
 def docx_items(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Item]:

@@ -33,7 +33,7 @@ from parsers.docx import (
 )
 from parsers.limits import DEFAULT_LIMITS, Limits, read_member, zip_refusal
 from parsers.model import Fields
-from parsers.text import Item, match_label, read_declarations
+from parsers.text import Item, declared_fields, match_label
 
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -79,8 +79,7 @@ def parse_odt(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Fields | None:
 def parse_odt_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Fields]:
     """The fields of each declaration (several when the form is filled in once per
     colleague in one document); [] when it holds none."""
-    readings = read_declarations(odt_items(data, limits=limits))
-    return [reading.fields for reading in readings] if readings[0].is_declaration else []
+    return declared_fields(odt_items(data, limits=limits))
 
 
 def odt_items(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Item]:

@@ -850,6 +850,13 @@ def read_declarations(items: Sequence[Item]) -> list[Reading]:
     return [reading for _, reading in kept]
 
 
+def declared_fields(items: Sequence[Item]) -> list[Fields]:
+    """The fields of each declaration in a document's items; [] when the document does not
+    read as a declaration at all (what the DOCX and ODT readers return)."""
+    readings = read_declarations(items)
+    return [reading.fields for reading in readings] if readings[0].is_declaration else []
+
+
 def _stands_alone(reading: Reading) -> bool:
     fields = reading.fields
     return (reading.is_declaration and bool(fields.get("full_name"))
